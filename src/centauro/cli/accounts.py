@@ -1,0 +1,215 @@
+"""``centauro accounts …``: the operator's commands for customer accounts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from centauro.cli import output, texts
+from centauro.cli.context import now, store
+from centauro.domain.errors import CentauroError
+from centauro.domain.models import Account
+
+if TYPE_CHECKING:
+    from centauro.service.accounts import NewCredentials
+
+app = typer.Typer(help="Cuentas de clientes: crear, recargar, deshabilitar, renovar secreto.")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
+
+
+def _row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "client_id": a.client_id,
+        "enabled": a.enabled,
+        "country": a.country,
+        "balance": a.balance,
+        "created_at": a.created_at,
+    }
+
+
+def _credentials(created: NewCredentials, as_json: bool, headline: str) -> None:
+    data = {
+        **_row(created.account),
+        "client_id": created.client_id,
+        "client_secret": created.client_secret,
+    }
+    if as_json:
+        output.emit_json(data)
+        return
+    output.console.print(f"[green]{headline}[/green]")
+    output.fields(data)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Nombre de la cuenta (cliente).")],
+    credits: Annotated[int, typer.Option("--credits", min=0, help="SMS iniciales.")] = 0,
+    country: Annotated[
+        str, typer.Option("--country", help="País por defecto de los números: VE o CO.")
+    ] = "VE",
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="client_id fijo (por defecto, aleatorio).")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret", help="Secreto fijo (solo pruebas; por defecto, aleatorio)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Crea una cuenta y muestra su client_id y client_secret (una sola vez)."""
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                created = service.create(
+                    conn,
+                    name=name,
+                    credits=credits,
+                    country=country,
+                    now=now(),
+                    client_id=client_id,
+                    client_secret=client_secret,
+                )
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    _credentials(created, as_json, texts.ACCOUNT_CREATED)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Lista las cuentas con su saldo."""
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db, db.read() as conn:
+        rows = [_row(a) for a in service.list_all(conn)]
+    if as_json:
+        output.emit_json(rows)
+    elif not rows:
+        output.console.print(texts.NO_ACCOUNTS)
+    else:
+        output.table(
+            rows, ["id", "name", "client_id", "enabled", "country", "balance", "created_at"]
+        )
+
+
+@app.command("topup")
+def topup(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    amount: Annotated[int, typer.Argument(help="SMS a sumar (negativo para corregir).")],
+    note: Annotated[str, typer.Option("--note", help="Nota para el libro de saldo.")] = "recarga",
+    as_json: JsonFlag = False,
+) -> None:
+    """Suma (o resta) SMS al saldo de una cuenta; queda anotado en su libro."""
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                balance = service.topup(
+                    conn, client_id=client_id, amount=amount, now=now(), note=note
+                )
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    if as_json:
+        output.emit_json({"client_id": client_id, "amount": amount, "balance": balance})
+    else:
+        output.console.print(f"{texts.TOPPED_UP}: {client_id} → {balance} SMS")
+
+
+def _set_enabled(ctx: typer.Context, client_id: str, enabled: bool, as_json: bool) -> None:
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                account = service.set_enabled(conn, client_id=client_id, enabled=enabled, now=now())
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    if as_json:
+        output.emit_json(_row(account))
+    else:
+        output.console.print(f"{texts.ENABLED if enabled else texts.DISABLED}: {client_id}")
+
+
+@app.command("disable")
+def disable(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Deshabilita una cuenta: sus peticiones reciben el código 301."""
+    _set_enabled(ctx, client_id, False, as_json)
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Vuelve a habilitar una cuenta."""
+    _set_enabled(ctx, client_id, True, as_json)
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Genera un nuevo client_secret; el anterior deja de funcionar de inmediato."""
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                created = service.rotate_secret(conn, client_id=client_id, now=now())
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    _credentials(created, as_json, texts.ROTATED_NOTICE)
+
+
+@app.command("ledger")
+def ledger(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Muestra los últimos movimientos de saldo (cargos, recargas, reembolsos)."""
+    from centauro.service import accounts as service
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.read() as conn:
+                entries = service.ledger(conn, client_id, limit=limit)
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    rows = [
+        {
+            "id": e.id,
+            "kind": e.kind,
+            "amount": e.amount,
+            "balance_after": e.balance_after,
+            "message_id": e.message_id,
+            "messages": e.messages,
+            "note": e.note,
+            "created_at": e.created_at,
+        }
+        for e in entries
+    ]
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(
+            rows, ["id", "kind", "amount", "balance_after", "message_id", "note", "created_at"]
+        )

@@ -1,0 +1,68 @@
+"""What every server-side command needs: settings and an open, migrated store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import typer
+
+from centauro.cli import output
+from centauro.config import Settings, SettingsError
+from centauro.domain.errors import CentauroError
+
+if TYPE_CHECKING:
+    from centauro.store.engine import Database
+
+# The store (SQLAlchemy, Alembic) is imported inside the functions that need it, so
+# that client-side commands (`balance`, `send`) start without loading the server stack.
+
+
+@dataclass
+class State:
+    database_url: str | None = None
+
+
+def database_url(value: str | None) -> str | None:
+    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    if value is None or "://" in value:
+        return value
+    return f"sqlite:///{value}"
+
+
+def settings(ctx: typer.Context, **overrides: object) -> Settings:
+    state: State = ctx.find_root().obj or State()
+    try:
+        return Settings.from_env(None, database_url=state.database_url, **overrides)
+    except SettingsError as exc:
+        output.fail(str(exc), code=2)
+
+
+@contextmanager
+def store(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
+    """The store, with a fresh database given its schema (an older one must be upgraded)."""
+    from centauro.store import migrate
+    from centauro.store.engine import open_database
+
+    s = settings(ctx)
+    try:
+        db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
+    except ValueError as exc:
+        output.fail(str(exc), as_json=as_json, code=2)
+    try:
+        if migrate.current(db) is None:
+            migrate.upgrade(db)
+        else:
+            migrate.ensure_current(db)
+        yield db
+    except CentauroError as exc:
+        output.fail(exc, as_json=as_json)
+    finally:
+        db.dispose()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,55 @@
+"""The ``centauro`` command. Thin: parse, call the service or the SDK, print."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from centauro import __version__
+from centauro.cli import accounts, client_cmds, db, messages
+from centauro.cli.context import State, database_url
+from centauro.cli.serve import serve
+
+app = typer.Typer(
+    name="centauro",
+    help="Centauro: gateway de SMS masivos compatible con CentauroSMS v1.2.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(messages.app, name="messages")
+app.add_typer(db.app, name="db")
+app.command("serve")(serve)
+app.command("balance")(client_cmds.balance)
+app.command("send")(client_cmds.send)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"centauro {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="CENTAURO_DATABASE_URL",
+            help="Base de datos: URL de SQLAlchemy o ruta de un archivo SQLite "
+            "(por defecto ./centauro.sqlite3).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Versión.")
+    ] = False,
+) -> None:
+    ctx.obj = State(database_url=database_url(db_url))
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,108 @@
+"""The CLI's user-facing words, in Spanish (identifiers and JSON keys stay English)."""
+
+from __future__ import annotations
+
+from centauro.domain import errors
+
+ERRORS: dict[type[errors.CentauroError], str] = {
+    errors.MissingParameter: "Falta un parámetro obligatorio",
+    errors.UnknownOperation: "Operación desconocida",
+    errors.UndecodableField: "Un campo no se pudo decodificar",
+    errors.InvalidNumber: (
+        "Número de teléfono no válido (se aceptan móviles de Venezuela y Colombia)"
+    ),
+    errors.InvalidText: "El texto está vacío o contiene caracteres no permitidos",
+    errors.TextTooLong: "El texto supera el máximo de segmentos permitido",
+    errors.NoValidRecipient: "Ningún destinatario tiene un número válido",
+    errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
+    errors.InvalidRequest: "Petición no válida",
+    errors.AuthenticationFailed: "Credenciales incorrectas o cuenta deshabilitada",
+    errors.InsufficientCredits: "No tiene SMS disponibles para realizar este envío",
+    errors.NotFound: "No existe",
+    errors.Conflict: "Ya existe",
+    errors.Unavailable: "Servicio no disponible",
+}
+
+
+def describe(error: errors.CentauroError) -> str:
+    """Spanish headline for an error, plus its (English, technical) detail."""
+    for cls in type(error).__mro__:
+        if cls in ERRORS:
+            headline = ERRORS[cls]
+            break
+    else:
+        headline = "Error"
+    detail = str(error)
+    return (
+        f"{headline}: {detail}"
+        if detail and detail != (type(error).__doc__ or "").strip()
+        else headline
+    )
+
+
+ACCOUNT_CREATED = "Cuenta creada. Guarde el secreto: no se mostrará de nuevo."
+ROTATED_NOTICE = (
+    "Secreto renovado. El anterior ya no funciona. Guarde el nuevo: no se mostrará de nuevo."
+)
+TOPPED_UP = "Saldo actualizado"
+DISABLED = "Cuenta deshabilitada"
+ENABLED = "Cuenta habilitada"
+NO_ACCOUNTS = "No hay cuentas."
+NO_MESSAGES = "No hay mensajes."
+DB_UPGRADED = "Base de datos al día (revisión {revision})."
+DB_CURRENT = "Revisión actual: {current}; la más reciente: {head}."
+DEMO_CREATED = "Cuenta de demostración creada (1000 SMS)."
+DEMO_EXISTS = (
+    "La cuenta de demostración ya existe (client_id {client_id}); su secreto se mostró al "
+    "crearla. Para uno nuevo: centauro accounts rotate-secret {client_id}"
+)
+SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
+MISSING_CLIENT_ENV = (
+    "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "
+    "CENTAURO_CLIENT_SECRET."
+)
+BALANCE = "SMS disponibles: {credits}"
+SENT_SUMMARY = "{accepted} aceptado(s), {rejected} rechazado(s)"
+CANNOT_CONNECT = "No se pudo conectar con {url}: {error}"
+
+LABELS = {
+    "id": "ID",
+    "name": "Nombre",
+    "client_id": "client_id",
+    "enabled": "Habilitada",
+    "country": "País",
+    "balance": "Saldo",
+    "created_at": "Creada",
+    "status": "Estado",
+    "to": "Para",
+    "segments": "Segmentos",
+    "encoding": "Codificación",
+    "text": "Texto",
+    "sent_at": "Enviado",
+    "done_at": "Finalizado",
+    "account_id": "Cuenta",
+    "error": "Error",
+    "connector": "Conector",
+    "carrier_id": "ID operadora",
+    "updated_at": "Actualizado",
+    "cost": "Costo",
+    "reference": "Referencia",
+    "message_id": "Messageid",
+    "number": "Número",
+}
+
+YES = "sí"
+NO = "no"
+
+# --- client commands (balance, send) ---
+API_ERROR = "{message} (código {code})"
+BAD_ANSWER = "Respuesta inesperada de {url}: {error}"
+BAD_URL = "CENTAURO_URL no es válida: {error}"
+NONE_ACCEPTED = "Ningún destinatario fue aceptado."
+#: The gateway's per-recipient ``StatusText`` (English, from the protocol) for people.
+STATUS_TEXTS = {
+    "Message accepted for delivery": "Aceptado para entrega",
+    "Rejected: invalid number": "Rechazado: número no válido",
+    "Rejected: duplicate number": "Rechazado: número repetido",
+    "Rejected: opted out": "Rechazado: el destinatario se dio de baja",
+}

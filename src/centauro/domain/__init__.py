@@ -1,0 +1,1 @@
+"""Pure rules of an SMS gateway: numbers, text, states, errors. Imports nothing of ours."""

@@ -1,0 +1,140 @@
+"""Account use cases: create, credentials, top-ups, enabling, balances.
+
+Each function runs inside the caller's write (or read) transaction and takes ``now``
+so the same call gives the same rows in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from centauro.domain.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from centauro.domain.models import Account, LedgerEntry
+from centauro.domain.numbers import Country, parse_country
+from centauro.service import credentials
+from centauro.store import accounts as store
+
+MAX_TOPUP = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class NewCredentials:
+    """What an operator must hand to the customer; the secret is never shown again."""
+
+    account: Account
+    client_id: str
+    client_secret: str
+
+
+def create(
+    conn: Connection,
+    *,
+    name: str,
+    credits: int,
+    country: str = "VE",
+    now: datetime,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> NewCredentials:
+    """Open an account with ``credits`` (recorded as its first ledger top-up)."""
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("account name is empty")
+    if credits < 0 or credits > MAX_TOPUP:
+        raise InvalidRequest("credits must be between 0 and 10^12")
+    try:
+        country_code = parse_country(country)
+    except ValueError:
+        raise InvalidRequest(f"unsupported country: {country}") from None
+    client_id = (client_id or credentials.new_client_id()).strip()
+    if not client_id or len(client_id) > 64:
+        raise InvalidRequest("client_id must have 1 to 64 characters")
+    if store.by_client_id(conn, client_id) is not None:
+        raise Conflict(f"client_id already exists: {client_id}")
+    secret = client_secret or credentials.new_secret()
+    account = store.insert_account(
+        conn,
+        name=name,
+        client_id=client_id,
+        secret_hash=credentials.hash_secret(secret),
+        country=Country(country_code).value,
+        now=now,
+    )
+    if credits:
+        topup(conn, client_id=client_id, amount=credits, now=now, note="saldo inicial")
+    return NewCredentials(
+        account=store.by_id(conn, account.id) or account,
+        client_id=client_id,
+        client_secret=secret,
+    )
+
+
+def get(conn: Connection, client_id: str) -> Account:
+    account = store.by_client_id(conn, client_id)
+    if account is None:
+        raise NotFound(f"no account with client_id {client_id}")
+    return account
+
+
+def by_name(conn: Connection, name: str) -> Account | None:
+    """The oldest account with this display name, if any."""
+    return store.by_name(conn, name)
+
+
+def authenticate(conn: Connection, client_id: str, secret: str) -> Account:
+    """The enabled account these credentials open, or :class:`AuthenticationFailed`."""
+    account = store.by_client_id(conn, client_id) if client_id else None
+    if account is None:
+        # Spend the same hashing time as a real check so ids cannot be probed by timing.
+        credentials.verify_secret(secret, credentials.hash_secret(""))
+        raise AuthenticationFailed
+    if not credentials.verify_secret(secret, account.secret_hash) or not account.enabled:
+        raise AuthenticationFailed
+    return account
+
+
+def topup(
+    conn: Connection, *, client_id: str, amount: int, now: datetime, note: str = "recarga"
+) -> int:
+    """Add credits (negative amounts correct a top-up, never below zero); new balance."""
+    if amount == 0 or abs(amount) > MAX_TOPUP:
+        raise InvalidRequest("amount must be a non-zero integer up to 10^12")
+    account = get(conn, client_id)
+    balance = store.add_credit(conn, account_id=account.id, amount=amount, now=now)
+    if balance is None:
+        raise InvalidRequest(f"balance would go below zero ({account.balance} {amount:+d})")
+    store.record_ledger(
+        conn,
+        account_id=account.id,
+        kind="topup",
+        amount=amount,
+        balance_after=balance,
+        now=now,
+        note=note,
+    )
+    return balance
+
+
+def set_enabled(conn: Connection, *, client_id: str, enabled: bool, now: datetime) -> Account:
+    account = get(conn, client_id)
+    store.set_fields(conn, account.id, now, enabled=enabled)
+    return get(conn, client_id)
+
+
+def rotate_secret(conn: Connection, *, client_id: str, now: datetime) -> NewCredentials:
+    """Issue a new secret; the old one stops working at once."""
+    account = get(conn, client_id)
+    secret = credentials.new_secret()
+    store.set_fields(conn, account.id, now, secret_hash=credentials.hash_secret(secret))
+    return NewCredentials(account=get(conn, client_id), client_id=client_id, client_secret=secret)
+
+
+def list_all(conn: Connection) -> list[Account]:
+    return store.all_accounts(conn)
+
+
+def ledger(conn: Connection, client_id: str, *, limit: int = 100) -> list[LedgerEntry]:
+    return store.ledger_entries(conn, get(conn, client_id).id, limit=limit)

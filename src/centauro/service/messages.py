@@ -1,0 +1,40 @@
+"""Message lookups for the CLI and the APIs; an account only ever sees its own."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from centauro.domain.errors import InvalidRequest, NotFound
+from centauro.domain.models import Message
+from centauro.domain.states import MessageState
+from centauro.store import messages as store
+
+MAX_PAGE = 1000
+
+
+def get(conn: Connection, message_id: int, *, account_id: int | None = None) -> Message:
+    message = store.by_id(conn, message_id, account_id=account_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    return message
+
+
+def find(
+    conn: Connection,
+    *,
+    account_id: int | None = None,
+    status: str | None = None,
+    recipient: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Message]:
+    if status is not None and status not in MessageState.__members__.values():
+        raise InvalidRequest(f"unknown status: {status}")
+    return store.listing(
+        conn,
+        account_id=account_id,
+        status=status,
+        recipient=recipient,
+        before_id=before_id,
+        limit=max(1, min(limit, MAX_PAGE)),
+    )

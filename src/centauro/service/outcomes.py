@@ -1,0 +1,105 @@
+"""Record what carriers did with messages, refunding those that end without delivery.
+
+Called by the delivery runners inside write transactions. Every move is guarded by the
+message's current state in SQL, so a late or repeated report never moves a final
+message again and never refunds twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from centauro.domain.states import REFUNDED, MessageState
+from centauro.store import accounts as account_store
+from centauro.store import outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """A message's last state, and why."""
+
+    message_id: int
+    state: MessageState
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierReceipt:
+    """A carrier's report on a message it accepted, keyed by the carrier's id."""
+
+    carrier_id: str
+    state: MessageState
+    error: str | None = None
+
+
+def record_sent(conn: Connection, sent: Sequence[tuple[int, str, str]], now: datetime) -> int:
+    """``(message_id, connector, carrier_id)`` each: the carrier took them."""
+    return outbox.mark_sent(conn, sent, now)
+
+
+def record_retry(
+    conn: Connection, retries: Sequence[tuple[int, datetime, str]], now: datetime
+) -> int:
+    """``(message_id, due_at, error)`` each: try again later."""
+    return outbox.reschedule(conn, retries, now)
+
+
+def record_final(conn: Connection, finals: Sequence[Final], now: datetime) -> int:
+    """Move messages to final states; refund those in :data:`REFUNDED`. Rows changed."""
+    if not finals:
+        return 0
+    open_rows = {row[0]: row for row in outbox.open_messages(conn, [f.message_id for f in finals])}
+    todo = [f for f in finals if f.message_id in open_rows]
+    changed = outbox.finish(conn, [(f.message_id, f.state.value, f.error) for f in todo], now)
+    refunds = [
+        (f.message_id, open_rows[f.message_id][1], open_rows[f.message_id][2], f.state)
+        for f in todo
+        if f.state in REFUNDED
+    ]
+    _refund(conn, refunds, now)
+    return changed
+
+
+def apply_receipts(
+    conn: Connection, connector: str, receipts: Sequence[CarrierReceipt], now: datetime
+) -> list[CarrierReceipt]:
+    """Match receipts to messages and finish them; return the receipts nobody matched."""
+    ids = outbox.ids_for_receipts(conn, connector, [r.carrier_id for r in receipts])
+    finals = [Final(ids[r.carrier_id], r.state, r.error) for r in receipts if r.carrier_id in ids]
+    record_final(conn, finals, now)
+    return [r for r in receipts if r.carrier_id not in ids]
+
+
+def _refund(
+    conn: Connection, refunds: Sequence[tuple[int, int, int, MessageState]], now: datetime
+) -> None:
+    """Give back each message's cost, one ledger row per message."""
+    by_account: dict[int, list[tuple[int, int, MessageState]]] = defaultdict(list)
+    for message_id, account_id, cost, state in refunds:
+        if cost > 0:
+            by_account[account_id].append((message_id, cost, state))
+    for account_id, rows in by_account.items():
+        total = sum(cost for _, cost, _ in rows)
+        balance = account_store.add_credit(conn, account_id=account_id, amount=total, now=now)
+        running = (balance or 0) - total
+        ledger_rows: list[dict[str, object]] = []
+        for message_id, cost, state in rows:
+            running += cost
+            ledger_rows.append(
+                {
+                    "account_id": account_id,
+                    "kind": "refund",
+                    "amount": cost,
+                    "balance_after": running,
+                    "message_id": message_id,
+                    "messages": 1,
+                    "note": f"reembolso: {state.value}",
+                    "created_at": now,
+                }
+            )
+        account_store.record_many(conn, ledger_rows)

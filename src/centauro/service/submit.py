@@ -1,0 +1,186 @@
+"""Submit: validate recipients and text, charge credits, queue messages — all or nothing.
+
+Split in two so that the slow, pure part runs outside the write transaction:
+
+* :func:`plan` normalises numbers, drops duplicates, counts segments and prices the
+  request. No I/O; raises for requests that cannot be sent at all.
+* :func:`commit` charges the whole price in one conditional UPDATE and inserts every
+  accepted message as ``queued``, in the caller's transaction. The caller answers
+  only after that transaction commits, so an accepted message is already on disk.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from centauro.domain import numbers, text
+from centauro.domain.errors import (
+    AuthenticationFailed,
+    InsufficientCredits,
+    InvalidNumber,
+    MissingParameter,
+    NoValidRecipient,
+    TextTooLong,
+    TooManyRecipients,
+)
+from centauro.domain.models import Account
+from centauro.store import accounts as account_store
+from centauro.store import messages as message_store
+
+
+class Verdict(enum.StrEnum):
+    ACCEPTED = "accepted"  #: charged and queued
+    INVALID_NUMBER = "invalid_number"  #: not a VE/CO mobile; not charged
+    DUPLICATE = "duplicate"  #: same number (and text) earlier in the request; not charged
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One recipient as any door hands it in: the number as typed, and optional extras."""
+
+    number: str
+    name: str = ""
+    reference: str = ""
+    text: str | None = None  #: the personalised text, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What happened to one recipient, in request order."""
+
+    verdict: Verdict
+    number: str  #: as given
+    national: str  #: national significant number ("4141234567"), "" when invalid
+    e164: str  #: "+584141234567", "" when invalid
+    name: str
+    reference: str
+    text: str
+    encoding: str
+    segments: int
+
+    @property
+    def cost(self) -> int:
+        return self.segments if self.verdict is Verdict.ACCEPTED else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    items: list[Item]
+    cost: int
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for i in self.items if i.verdict is Verdict.ACCEPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The committed request: every item, its message id (None if not accepted), balance."""
+
+    items: list[Item]
+    message_ids: list[int | None]
+    cost: int
+    balance: int
+
+
+def plan(
+    recipients: Sequence[Recipient],
+    shared_text: str | None,
+    *,
+    country: str,
+    max_segments: int,
+    max_recipients: int,
+) -> Plan:
+    """Price a request. ``shared_text`` is the one text for all; None means personalised."""
+    if not recipients:
+        raise MissingParameter("recipients")
+    if len(recipients) > max_recipients:
+        raise TooManyRecipients(len(recipients), max_recipients)
+    default_country = numbers.parse_country(country)
+    infos: dict[str, text.TextInfo] = {}
+    seen: set[tuple[str, str]] = set()
+    items: list[Item] = []
+    cost = 0
+    for r in recipients:
+        body = shared_text if shared_text is not None else r.text
+        if body is None or body == "":
+            raise MissingParameter("msg")
+        info = infos.get(body)
+        if info is None:
+            text.check_sendable(body)
+            info = text.analyze(body)
+            if info.segments > max_segments:
+                raise TextTooLong(info.segments, max_segments)
+            infos[body] = info
+        try:
+            phone = numbers.normalize(r.number, default_country)
+        except InvalidNumber:
+            items.append(_item(Verdict.INVALID_NUMBER, r, "", "", body, info))
+            continue
+        key = (phone.e164, "" if shared_text is not None else body)
+        if key in seen:
+            items.append(_item(Verdict.DUPLICATE, r, phone.national, phone.e164, body, info))
+            continue
+        seen.add(key)
+        items.append(_item(Verdict.ACCEPTED, r, phone.national, phone.e164, body, info))
+        cost += info.segments
+    if cost == 0:
+        raise NoValidRecipient
+    return Plan(items, cost)
+
+
+def _item(
+    verdict: Verdict, r: Recipient, national: str, e164: str, body: str, info: text.TextInfo
+) -> Item:
+    return Item(
+        verdict=verdict,
+        number=r.number,
+        national=national,
+        e164=e164,
+        name=r.name,
+        reference=r.reference,
+        text=body,
+        encoding=info.encoding.value,
+        segments=info.segments,
+    )
+
+
+def commit(
+    conn: Connection, *, account: Account, planned: Plan, source: str, now: datetime
+) -> Receipt:
+    """Charge ``planned.cost`` and queue the accepted messages, or raise and change nothing."""
+    balance = account_store.charge(
+        conn,
+        account_id=account.id,
+        secret_hash=account.secret_hash,
+        amount=planned.cost,
+        now=now,
+    )
+    if balance is None:
+        current = account_store.by_id(conn, account.id)
+        if current is None or not current.enabled or current.secret_hash != account.secret_hash:
+            raise AuthenticationFailed
+        raise InsufficientCredits(planned.cost, current.balance)
+    accepted = [i for i in planned.items if i.verdict is Verdict.ACCEPTED]
+    ids = message_store.insert_queued(
+        conn, account_id=account.id, source=source, items=accepted, now=now
+    )
+    account_store.record_ledger(
+        conn,
+        account_id=account.id,
+        kind="charge",
+        amount=-planned.cost,
+        balance_after=balance,
+        now=now,
+        message_id=ids[0],
+        messages=len(ids),
+        note=f"{source}: {len(ids)} mensajes",
+    )
+    next_id = iter(ids)
+    message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in planned.items]
+    return Receipt(planned.items, message_ids, planned.cost, balance)

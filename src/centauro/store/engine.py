@@ -1,0 +1,93 @@
+"""Open the store: engines, SQLite pragmas, and the write/read transaction helpers.
+
+SQLite runs in WAL mode so readers never block the single writer; write transactions
+start with ``BEGIN IMMEDIATE`` so they queue for the lock up front instead of failing
+half-way. PostgreSQL uses one pooled engine for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from centauro.store.errors import wrap_errors
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The store's engines. ``write_engine`` for changes, ``read_engine`` for lookups."""
+
+    url: str
+    write_engine: Engine
+    read_engine: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.write_engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction, committed on success (the CLI's and tests' door)."""
+        with wrap_errors(), self.write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only snapshot."""
+        with wrap_errors(), self.read_engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
+    """Create engines for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://…``)."""
+    parsed = make_url(url)
+    if sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"unknown SQLite synchronous mode: {sqlite_synchronous!r}")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise ValueError("SQLite needs a file path: sqlite:///centauro.sqlite3")
+        write = _sqlite_engine(url, "BEGIN IMMEDIATE", sqlite_synchronous, pool_size=2)
+        read = _sqlite_engine(url, "BEGIN", sqlite_synchronous, pool_size=8)
+        return Database(url, write, read)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return Database(url, engine, engine)
+
+
+def _sqlite_engine(url: str, begin: str, synchronous: str, pool_size: int) -> Engine:
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=4,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to say.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,37 @@
+"""Driver errors become ours here, once (the rest of the code never sees SQLAlchemy's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+from centauro.domain.errors import Unavailable
+
+
+class StoreUnavailable(Unavailable):
+    """The message store cannot be reached or refused the work."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Errors worth retrying the same transaction for: lock waits, deadlocks, serialization."""
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in {"40001", "40P01", "55P03"}:  # serialization, deadlock, lock not available
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+@contextmanager
+def wrap_errors() -> Iterator[None]:
+    """Turn connection-level failures into :class:`StoreUnavailable`."""
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        raise StoreUnavailable(f"store unavailable: {type(exc.orig).__name__}") from exc

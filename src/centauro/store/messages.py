@@ -1,0 +1,185 @@
+"""Statements on messages: the bulk insert of accepted messages, and lookups.
+
+The insert is the hot path of a bulk request (10,000 rows in one go), so it skips
+SQLAlchemy's per-value type processing and hands the driver plain tuples; ids are
+allocated up front so the caller can answer with them without a RETURNING round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select
+
+from centauro.domain.models import Message
+from centauro.domain.states import MessageState
+from centauro.store import sql
+from centauro.store.tables import messages
+
+
+class NewMessage(Protocol):
+    """One accepted message as the submit use case hands it in (its cost is its segments)."""
+
+    @property
+    def e164(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def segments(self) -> int: ...
+
+
+_INSERT_COLUMNS = (
+    "id",
+    "account_id",
+    "recipient",
+    "name",
+    "reference",
+    "text",
+    "encoding",
+    "segments",
+    "cost",
+    "status",
+    "source",
+    "due_at",
+    "attempts",
+    "created_at",
+    "updated_at",
+)
+
+
+def allocate_ids(conn: Connection, count: int) -> list[int]:
+    """Reserve ``count`` message ids inside the current write transaction."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        # BEGIN IMMEDIATE holds the write lock, so nobody else can take these ids;
+        # sqlite_sequence follows the largest id inserted, so ids are never reused.
+        row = sql.fetchone(conn, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'")
+        first = int(row[0] if row else 0) + 1
+        return list(range(first, first + count))
+    rows = sql.fetchall(
+        conn,
+        "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :n)",
+        {"n": count},
+    )
+    return [int(r[0]) for r in rows]
+
+
+def insert_queued(
+    conn: Connection,
+    *,
+    account_id: int,
+    source: str,
+    items: Sequence[NewMessage],
+    now: datetime,
+) -> list[int]:
+    """Insert ``items`` as ``queued`` messages due now; return their ids in order."""
+    ids = allocate_ids(conn, len(items))
+    if not ids:
+        return ids
+    stamp = sql.stamp(conn, now)
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    placeholders = ", ".join([mark] * len(_INSERT_COLUMNS))
+    queued = MessageState.QUEUED.value
+    params = [
+        (
+            mid,
+            account_id,
+            m.e164,
+            m.name,
+            m.reference,
+            m.text,
+            m.encoding,
+            m.segments,
+            m.segments,
+            queued,
+            source,
+            stamp,
+            0,
+            stamp,
+            stamp,
+        )
+        for mid, m in zip(ids, items, strict=True)
+    ]
+    columns = ", ".join(_INSERT_COLUMNS)
+    statement = f"INSERT INTO messages ({columns}) VALUES ({placeholders})"  # noqa: S608
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(statement, params)
+    finally:
+        cursor.close()
+    return ids
+
+
+def _message(row: Any) -> Message:
+    return Message(
+        id=row.id,
+        account_id=row.account_id,
+        recipient=row.recipient,
+        name=row.name,
+        reference=row.reference,
+        text=row.text,
+        encoding=row.encoding,
+        segments=row.segments,
+        cost=row.cost,
+        status=MessageState(row.status),
+        source=row.source,
+        attempts=row.attempts,
+        connector=row.connector,
+        carrier_id=row.carrier_id,
+        error=row.error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        done_at=row.done_at,
+        updated_at=row.updated_at,
+    )
+
+
+def by_id(conn: Connection, message_id: int, *, account_id: int | None = None) -> Message | None:
+    """One message; with ``account_id``, only if it belongs to that account."""
+    query = select(messages).where(messages.c.id == message_id)
+    if account_id is not None:
+        query = query.where(messages.c.account_id == account_id)
+    row = conn.execute(query).first()
+    return _message(row) if row else None
+
+
+def listing(
+    conn: Connection,
+    *,
+    account_id: int | None = None,
+    status: str | None = None,
+    recipient: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Message]:
+    """Messages newest first, filtered; ``before_id`` pages backwards."""
+    query = select(messages)
+    if account_id is not None:
+        query = query.where(messages.c.account_id == account_id)
+    if status is not None:
+        query = query.where(messages.c.status == status)
+    if recipient is not None:
+        query = query.where(messages.c.recipient == recipient)
+    if before_id is not None:
+        query = query.where(messages.c.id < before_id)
+    rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit))
+    return [_message(r) for r in rows]
+
+
+def count_by_status(conn: Connection, ids: Sequence[int]) -> dict[str, int]:
+    """How many of ``ids`` are in each state (tests and benchmarks watch progress with it)."""
+    rows = conn.execute(
+        select(messages.c.status, func.count())
+        .where(messages.c.id.in_(list(ids)))
+        .group_by(messages.c.status)
+    )
+    return {status: int(n) for status, n in rows}

@@ -1,0 +1,194 @@
+"""The messages table as a durable outbox: claim due messages, record what happened.
+
+A claim does not change a message's state: it pushes ``due_at`` forward by a lease.
+If the dispatcher dies before recording an outcome, the lease runs out and another
+claim takes the message again, so nothing is lost and at most the in-flight window
+is sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from centauro.store import sql
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message reserved for one dispatcher until its lease ends."""
+
+    id: int
+    account_id: int
+    recipient: str
+    text: str
+    encoding: str
+    segments: int
+    attempts: int
+    created_at: datetime
+
+
+_CLAIM = """
+UPDATE messages SET due_at = :lease_until, attempts = attempts + 1, claimed_by = :worker,
+       updated_at = :now
+WHERE id IN (
+    SELECT id FROM messages
+    WHERE status = 'queued' AND due_at <= :now
+    ORDER BY due_at, id
+    LIMIT :limit {lock}
+)
+RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at
+"""
+
+_MARK_SENT = """
+UPDATE messages SET status = 'sent', connector = :connector, carrier_id = :carrier_id,
+       sent_at = :now, due_at = NULL, claimed_by = NULL, updated_at = :now
+WHERE id = :id AND status = 'queued'
+"""
+
+_RESCHEDULE = """
+UPDATE messages SET due_at = :due_at, error = :error, claimed_by = NULL, updated_at = :now
+WHERE id = :id AND status = 'queued'
+"""
+
+_FINISH = """
+UPDATE messages SET status = :status, error = COALESCE(:error, error), done_at = :now,
+       due_at = NULL, claimed_by = NULL, updated_at = :now
+WHERE id = :id AND status IN ('queued', 'sent')
+"""
+
+#: "Which of these ids": a JSON array on SQLite, a native array on PostgreSQL.
+_IN_IDS = {
+    "sqlite": "IN (SELECT value FROM json_each(:ids))",
+    "postgresql": "= ANY(:ids)",
+}
+
+_OPEN = """
+SELECT id, account_id, cost, status FROM messages
+WHERE id {in_ids} AND status IN ('queued', 'sent'){lock}
+"""
+
+_BY_CARRIER_ID = """
+SELECT carrier_id, id FROM messages WHERE connector = :connector AND carrier_id {in_ids}
+"""
+
+
+def _lock(conn: Connection, clause: str) -> str:
+    return clause if conn.dialect.name == "postgresql" else ""
+
+
+def _ids_param(conn: Connection, values: Sequence[Any]) -> Any:
+    return json.dumps(list(values)) if conn.dialect.name == "sqlite" else list(values)
+
+
+def claim(
+    conn: Connection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    worker: str | None = None,
+) -> list[Claimed]:
+    """Reserve up to ``limit`` due messages, oldest first, for ``worker``."""
+    rows = sql.fetchall(
+        conn,
+        _CLAIM.format(lock=_lock(conn, "FOR UPDATE SKIP LOCKED")),
+        {
+            "now": sql.stamp(conn, now),
+            "lease_until": sql.stamp(conn, lease_until),
+            "limit": limit,
+            "worker": worker,
+        },
+    )
+    claimed = [
+        Claimed(
+            id=r[0],
+            account_id=r[1],
+            recipient=r[2],
+            text=r[3],
+            encoding=r[4],
+            segments=r[5],
+            attempts=r[6],
+            created_at=sql.unstamp(r[7]),  # type: ignore[arg-type]
+        )
+        for r in rows
+    ]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+def mark_sent(conn: Connection, sent: Sequence[tuple[int, str, str]], now: datetime) -> int:
+    """Record carrier acceptance: ``(message_id, connector, carrier_id)`` each."""
+    stamp = sql.stamp(conn, now)
+    return sql.executemany(
+        conn,
+        _MARK_SENT,
+        ({"id": m, "connector": c, "carrier_id": cid, "now": stamp} for m, c, cid in sent),
+    )
+
+
+def reschedule(
+    conn: Connection, retries: Sequence[tuple[int, datetime, str]], now: datetime
+) -> int:
+    """Put messages back in the queue: ``(message_id, due_at, error)`` each."""
+    stamp = sql.stamp(conn, now)
+    return sql.executemany(
+        conn,
+        _RESCHEDULE,
+        (
+            {"id": m, "due_at": sql.stamp(conn, due), "error": error[:200], "now": stamp}
+            for m, due, error in retries
+        ),
+    )
+
+
+def open_messages(conn: Connection, ids: Sequence[int]) -> list[tuple[int, int, int, str]]:
+    """``(id, account_id, cost, status)`` of those of ``ids`` not yet in a final state."""
+    if not ids:
+        return []
+    query = _OPEN.format(in_ids=_IN_IDS[conn.dialect.name], lock=_lock(conn, " FOR UPDATE"))
+    rows = sql.fetchall(conn, query, {"ids": _ids_param(conn, ids)})
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def finish(conn: Connection, finals: Sequence[tuple[int, str, str | None]], now: datetime) -> int:
+    """Move messages to a final state: ``(message_id, state, error)`` each."""
+    stamp = sql.stamp(conn, now)
+    return sql.executemany(
+        conn,
+        _FINISH,
+        (
+            {"id": m, "status": state, "error": error[:200] if error else None, "now": stamp}
+            for m, state, error in finals
+        ),
+    )
+
+
+def ids_for_receipts(
+    conn: Connection, connector: str, carrier_ids: Sequence[str]
+) -> dict[str, int]:
+    """Map carrier ids reported by ``connector`` to our message ids."""
+    if not carrier_ids:
+        return {}
+    rows = sql.fetchall(
+        conn,
+        _BY_CARRIER_ID.format(in_ids=_IN_IDS[conn.dialect.name]),
+        {"connector": connector, "ids": _ids_param(conn, carrier_ids)},
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+def awaiting_receipt(conn: Connection, connector: str, *, limit: int) -> list[tuple[str, str]]:
+    """``(carrier_id, recipient)`` of messages ``connector`` accepted and not yet reported."""
+    rows = sql.fetchall(
+        conn,
+        "SELECT carrier_id, recipient FROM messages "
+        "WHERE status = 'sent' AND connector = :connector ORDER BY id LIMIT :limit",
+        {"connector": connector, "limit": limit},
+    )
+    return [(r[0], r[1]) for r in rows]

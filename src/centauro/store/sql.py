@@ -1,0 +1,93 @@
+"""Raw statements on the driver, for the hot paths.
+
+SQLAlchemy Core builds, caches and type-processes every statement; on the per-request
+path (charge, ledger row, insert, claim, outcomes) that costs more than SQLite itself.
+These helpers hand one SQL text with ``:name`` parameters straight to the driver
+(sqlite3 or psycopg), translating the placeholder style once per statement, and
+convert datetimes the way SQLAlchemy's column types do, so rows written here read
+back the same through Core.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # the text form SQLAlchemy's SQLite DateTime uses
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+_PG_TEXT: dict[str, str] = {}
+
+Params = Mapping[str, Any]
+
+
+def _text(conn: Connection, sql: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return sql
+    converted = _PG_TEXT.get(sql)
+    if converted is None:
+        converted = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+        _PG_TEXT[sql] = converted
+    return converted
+
+
+def _cursor(conn: Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def fetchall(conn: Connection, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+    cursor = _cursor(conn)
+    try:
+        cursor.execute(_text(conn, sql), params or {})
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def fetchone(conn: Connection, sql: str, params: Params | None = None) -> tuple[Any, ...] | None:
+    rows = fetchall(conn, sql, params)
+    return rows[0] if rows else None
+
+
+def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
+    """Run one statement; return the number of rows it changed."""
+    cursor = _cursor(conn)
+    try:
+        cursor.execute(_text(conn, sql), params or {})
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[Params] | Iterable[Params]) -> int:
+    """Run one statement once per parameter set; return the total rows changed."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    cursor = _cursor(conn)
+    try:
+        cursor.executemany(_text(conn, sql), rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def stamp(conn: Connection, when: datetime | None) -> Any:
+    """The driver value for an aware UTC datetime."""
+    if when is None or conn.dialect.name != "sqlite":
+        return when
+    return when.astimezone(UTC).replace(tzinfo=None).strftime(_SQLITE_TIME)
+
+
+def unstamp(value: Any) -> datetime | None:
+    """An aware UTC datetime from what the driver returned."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)  # type: ignore[no-any-return]

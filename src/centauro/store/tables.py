@@ -1,0 +1,157 @@
+"""The schema, in one place. Alembic migrations create exactly this (a test checks it).
+
+Times are UTC; on SQLite they are stored as ISO text and read back as aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Integer primary keys: 64-bit on PostgreSQL, SQLite's rowid alias on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    #: "sha256:<hex>" of the secret; secrets are random 128+ bits, so a fast hash is enough.
+    Column("secret_hash", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("country", String(2), nullable=False, server_default="VE"),
+    #: Cached sum of this account's ledger rows, kept in the same transactions.
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    #: "charge" (negative), "topup" (positive or a correction), "refund" (positive)
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    #: The message refunded, or the first message of the charged request.
+    Column("message_id", BigInteger, nullable=True),
+    #: Messages the row covers (a charge covers a whole request).
+    Column("messages", Integer, nullable=False, server_default="0"),
+    Column("note", String(200), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    #: E.164, e.g. "+584141234567"
+    Column("recipient", String(16), nullable=False),
+    #: The caller's "nom" and "id" (compat API), kept to echo back and to search by.
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("reference", String(200), nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", SmallInteger, nullable=False),
+    Column("cost", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    #: Which door it came in by: "compat", "http", "cli", "v1".
+    Column("source", String(8), nullable=False),
+    #: When the dispatcher may next claim it; a claim pushes it forward by the lease.
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    #: The worker (``workers.id``) holding the current claim, if any.
+    Column("claimed_by", String(64), nullable=True),
+    Column("connector", String(64), nullable=True),
+    Column("carrier_id", String(80), nullable=True),
+    Column("error", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("done_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "id"),
+    Index(None, "status", "id"),
+    Index(
+        "ix_messages_due",
+        "due_at",
+        "id",
+        sqlite_where=text("status = 'queued'"),
+        postgresql_where=text("status = 'queued'"),
+    ),
+    Index(None, "connector", "carrier_id"),
+    Index(
+        "ix_messages_claimed",
+        "claimed_by",
+        sqlite_where=text("claimed_by IS NOT NULL"),
+        postgresql_where=text("claimed_by IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+#: Running dispatcher processes. A claim names its worker; when a worker stops
+#: heartbeating, the others hand its claimed messages back to the queue.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)
