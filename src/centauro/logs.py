@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _SECRET_WORDS = ("secret", "password", "text", "msg", "token")
+_DROPPED = {"color_message"}  # uvicorn's duplicate of the message with terminal colours
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key in _RESERVED or key.startswith("_"):
+            if key in _RESERVED or key in _DROPPED or key.startswith("_"):
                 continue
             if any(word in key.lower() for word in _SECRET_WORDS):
                 continue
@@ -40,6 +41,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

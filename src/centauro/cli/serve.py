@@ -44,7 +44,9 @@ def serve(
     configure_logging(s.log_level)
     if demo:
         _ensure_demo(ctx)
-    output.console.print(texts.SERVING.format(host=host, port=port, db=s.database_url))
+    output.console.print(
+        texts.SERVING.format(host=host, port=port, db=s.database_url), soft_wrap=True
+    )
     app = create_app(s, migrate=migrate_db)
     uvicorn.run(
         app,
