@@ -27,9 +27,17 @@ class OutboundSms:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """The carrier took the message and will report on it under ``carrier_id``."""
+    """The carrier took the message; it reports on each part under its carrier id.
 
-    carrier_id: str
+    ``carrier_ids`` has one id per part submitted, in part order (a single id when the
+    whole text went in one PDU, e.g. as ``message_payload``).
+    """
+
+    carrier_ids: tuple[str, ...]
+
+    @property
+    def carrier_id(self) -> str:
+        return self.carrier_ids[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +50,11 @@ class RetryLater:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """The carrier refused the message for good."""
+    """The carrier refused the message for good (e.g. invalid destination)."""
 
     reason: str
+    #: The carrier's own error code, as text (SMPP: ``"0x0000000b"``), if it gave one.
+    code: str | None = None
 
 
 SubmitOutcome = Accepted | RetryLater | Rejected
@@ -52,35 +62,44 @@ SubmitOutcome = Accepted | RetryLater | Rejected
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """A delivery report for a message the carrier accepted earlier."""
+    """A final delivery report for a message (part) the carrier accepted earlier.
+
+    ``carrier_id`` is as the carrier wrote it in the report (hex or decimal, with or
+    without leading zeros: matching it to what ``Accepted`` said is delivery's job).
+    Intermediate reports (ENROUTE, ACCEPTD) are not receipts: connectors drop them.
+    """
 
     connector: str
     carrier_id: str
-    state: MessageState
-    error: str | None = None
+    state: MessageState  #: delivered, undelivered, expired or rejected
+    error: str | None = None  #: the carrier's error code ("err:" field), if any
     done_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class InboundSms:
-    """A message a handset sent to us (MO)."""
+    """A message a handset sent to us (MO), its text decoded from its data coding."""
 
     connector: str
-    sender: str
-    recipient: str
+    sender: str  #: as the carrier gave it (usually international digits, no "+")
+    recipient: str  #: our number / short code it was sent to
     text: str
     received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectorStatus:
+    """A connector's health at a glance (what ``centauro connectors status`` shows)."""
+
     name: str
     kind: str
-    state: str  #: "up", "connecting", "down", "stopped"
-    in_flight: int = 0
-    submitted: int = 0
+    state: str  #: "up", "connecting", "down" or "stopped"
+    in_flight: int = 0  #: submitted, waiting for the carrier's answer (the window)
+    queued: int = 0  #: handed to the connector, waiting for window or rate
+    submitted: int = 0  #: PDUs accepted by the carrier since start
+    tps: float = 0.0  #: submits per second over the last few seconds
     last_error: str | None = None
-    since: datetime | None = None
+    since: datetime | None = None  #: when the current state began (uptime when "up")
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -75,7 +75,7 @@ class SandboxConnector:
         state, error = _OUTCOME_BY_SUFFIX.get(sms.recipient[-7:], (MessageState.DELIVERED, None))
         receipt = Receipt(self.name, carrier_id, state, error)
         self._due.put_nowait((time.monotonic() + self._dlr_delay, receipt))
-        return Accepted(carrier_id)
+        return Accepted((carrier_id,))
 
     async def _report(self) -> None:
         while True:
