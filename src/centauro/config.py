@@ -38,6 +38,8 @@ class Settings:
     #: SQLite's ``synchronous`` pragma: NORMAL survives a process crash (kill -9);
     #: FULL also survives power loss, at the cost of an fsync per group commit.
     sqlite_synchronous: str = "FULL"
+    #: Seconds between two reads of the connector and route configuration.
+    reload_seconds: float = 2.0
     #: Run the delivery dispatcher inside ``serve``.
     dispatcher: bool = True
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ stopped together. The API and the CLI's ``serve`` hold one of these.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -18,14 +19,14 @@ from sqlalchemy.engine import make_url
 
 from centauro.config import Settings
 from centauro.connectors.base import Connector
-from centauro.connectors.sandbox import SandboxConnector
 from centauro.delivery.dispatcher import Dispatcher
 from centauro.delivery.inbox import BufferedInbox
 from centauro.delivery.presence import Presence, new_worker_id
+from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.domain.errors import Unavailable
 from centauro.domain.models import Account
 from centauro.service import accounts, credentials
-from centauro.store import migrate, outbox
+from centauro.store import migrate
 from centauro.store.engine import Database, open_database
 from centauro.store.writer import Writer
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 AUTH_CACHE_SIZE = 10_000
-SANDBOX_RESUME_LIMIT = 1_000_000
 
 
 class Gateway:
@@ -46,7 +46,7 @@ class Gateway:
         self.writer: Writer | None = None
         self.inbox: BufferedInbox | None = None
         self.dispatcher: Dispatcher | None = None
-        self.connectors: list[Connector] = []
+        self.supervisor: Supervisor | None = None
         self.presence: Presence | None = None
         self._serve_lock: IO[bytes] | None = None
         self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
@@ -72,21 +72,22 @@ class Gateway:
             await self.presence.start()
             self.inbox = BufferedInbox(self.writer)
             self.inbox.start()
-            sandbox = SandboxConnector("sandbox", dlr_delay=s.sandbox_dlr_delay)
-            self.connectors = [sandbox]
-            for connector in self.connectors:
-                await connector.start(self.inbox)
-            sandbox.resume(
-                await self.read(
-                    lambda c: outbox.awaiting_receipt(c, sandbox.name, limit=SANDBOX_RESUME_LIMIT)
-                )
+            self.supervisor = Supervisor(
+                read=self.read,
+                write=self.write,
+                inbox=self.inbox,
+                worker_id=self.presence.worker_id,
+                factory=functools.partial(build_connector, sandbox_dlr_delay=s.sandbox_dlr_delay),
+                interval=s.reload_seconds,
             )
+            await self.supervisor.start()
             self.dispatcher = Dispatcher(
                 self.writer,
-                self._route,
+                self.supervisor.candidates,
                 batch=s.dispatch_batch,
                 lease=timedelta(seconds=s.lease_seconds),
                 worker_id=self.presence.worker_id,
+                on_recorded=self.inbox.sent_recorded,
             )
             self.dispatcher.start()
         self.started_at = datetime.now(UTC)
@@ -95,8 +96,8 @@ class Gateway:
     async def stop(self) -> None:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
-        for connector in self.connectors:
-            await connector.stop()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
         if self.inbox is not None:
             try:
                 await self.inbox.stop()
@@ -113,8 +114,14 @@ class Gateway:
             self._serve_lock = None
         log.info("gateway_stopped", extra={"action": "gateway_stopped"})
 
-    def _route(self, recipient: str) -> list[Connector]:
-        return self.connectors
+    @property
+    def connectors(self) -> list[Connector]:
+        return self.supervisor.connectors if self.supervisor is not None else []
+
+    def routable(self, recipient: str) -> bool:
+        """Whether some running connector may carry ``recipient`` (True when this process
+        does not deliver: it cannot tell, and another process may)."""
+        return self.supervisor is None or self.supervisor.routable(recipient)
 
     # -- store access -----------------------------------------------------------------
 

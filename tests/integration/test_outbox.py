@@ -57,7 +57,9 @@ def test_sent_then_receipt_moves_to_delivered_and_late_reports_change_nothing(
     _, ids = _queue(db, 2)
     with db.begin() as conn:
         outbox.claim(conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=10)
-        outcomes.record_sent(conn, [(ids[0], "sandbox", "c-1"), (ids[1], "sandbox", "c-2")], T0)
+        outcomes.record_sent(
+            conn, [(ids[0], "sandbox", ("c-1",)), (ids[1], "sandbox", ("c-2",))], T0
+        )
         unmatched = outcomes.apply_receipts(
             conn,
             "sandbox",
@@ -116,3 +118,69 @@ def test_claims_of_a_silent_worker_go_back_to_the_queue_at_once(db: Database) ->
         assert [w[0] for w in workers.live(conn)] == ["alive"]
     assert released == 2
     assert [m.id for m in again] == ids[:2]
+
+
+def test_receipts_match_ids_written_in_hex_decimal_or_zero_padded(db: Database) -> None:
+    _, ids = _queue(db, 3)
+    with db.begin() as conn:
+        outbox.claim(conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        outcomes.record_sent(
+            conn,
+            [(ids[0], "smsc", ("0A3F",)), (ids[1], "smsc", ("2623",)), (ids[2], "smsc", ("77",))],
+            T0,
+        )
+        unmatched = outcomes.apply_receipts(
+            conn,
+            "smsc",
+            [
+                outcomes.CarrierReceipt("0000002623", MessageState.DELIVERED),  # decimal of 0xa3f
+                outcomes.CarrierReceipt("a2f", MessageState.UNDELIVERED),  # hex of 2607: none
+                outcomes.CarrierReceipt("0x4d", MessageState.DELIVERED),  # not a plain reading
+            ],
+            T0,
+        )
+    # "0000002623" is literally message 2's id: the literal reading wins over hex.
+    assert _status(db, ids[1]) is MessageState.DELIVERED
+    assert _status(db, ids[0]) is MessageState.SENT
+    assert sorted(r.carrier_id for r in unmatched) == ["0x4d", "a2f"]
+    with db.begin() as conn:
+        outcomes.apply_receipts(
+            conn, "smsc", [outcomes.CarrierReceipt("2623", MessageState.DELIVERED)], T0
+        )
+        outcomes.apply_receipts(
+            conn, "smsc", [outcomes.CarrierReceipt("4D", MessageState.EXPIRED)], T0
+        )
+    assert _status(db, ids[2]) is MessageState.EXPIRED  # 0x4d == 77
+    assert _status(db, ids[0]) is MessageState.SENT  # 2623 went to its literal twin
+
+
+def test_a_concatenated_message_is_final_when_every_part_has_reported(db: Database) -> None:
+    _, ids = _queue(db, 2)
+    with db.begin() as conn:
+        outbox.claim(conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        outcomes.record_sent(
+            conn, [(ids[0], "smsc", ("p1", "p2", "p3")), (ids[1], "smsc", ("q1", "q2"))], T0
+        )
+        outcomes.apply_receipts(
+            conn,
+            "smsc",
+            [
+                outcomes.CarrierReceipt("p1", MessageState.DELIVERED),
+                outcomes.CarrierReceipt("p3", MessageState.DELIVERED),
+                outcomes.CarrierReceipt("q1", MessageState.DELIVERED),
+                outcomes.CarrierReceipt("q2", MessageState.EXPIRED, "err:027"),
+            ],
+            T0,
+        )
+    assert _status(db, ids[0]) is MessageState.SENT  # p2 still owes its receipt
+    assert _status(db, ids[1]) is MessageState.EXPIRED
+    with db.begin() as conn:
+        outcomes.apply_receipts(
+            conn, "smsc", [outcomes.CarrierReceipt("p2", MessageState.DELIVERED)], T0
+        )
+    assert _status(db, ids[0]) is MessageState.DELIVERED
+    with db.read() as conn:
+        expired = message_store.by_id(conn, ids[1])
+        assert expired is not None
+        assert expired.error == "err:027"
+        assert accounts.list_all(conn)[0].balance == 1000 - 2 + 1  # the expired one refunded

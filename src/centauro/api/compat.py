@@ -142,6 +142,7 @@ async def _send(
             country=account.country,
             max_segments=settings.max_segments,
             max_recipients=settings.max_recipients,
+            routable=gateway.routable,
         )
 
     planned = (

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from centauro import __version__
-from centauro.cli import accounts, client_cmds, db, messages
+from centauro.cli import accounts, client_cmds, connectors, db, inbound, messages, routes
 from centauro.cli.context import State, database_url
 from centauro.cli.serve import serve
+from centauro.cli.smsc_sim import smsc_sim
 
 app = typer.Typer(
     name="centauro",
@@ -21,9 +22,13 @@ app = typer.Typer(
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(messages.app, name="messages")
 app.add_typer(db.app, name="db")
+app.add_typer(connectors.app, name="connectors")
+app.add_typer(routes.app, name="routes")
+app.add_typer(inbound.app, name="inbound")
 app.command("serve")(serve)
 app.command("balance")(client_cmds.balance)
 app.command("send")(client_cmds.send)
+app.command("smsc-sim")(smsc_sim)
 
 
 def _version(value: bool) -> None:

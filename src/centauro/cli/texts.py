@@ -89,7 +89,37 @@ LABELS = {
     "reference": "Referencia",
     "message_id": "Messageid",
     "number": "Número",
+    "prefix": "Prefijo",
+    "priority": "Prioridad",
+    "kind": "Tipo",
+    "from": "De",
+    "received_at": "Recibido",
+    "in_flight": "En vuelo",
+    "queued": "En espera",
+    "submitted": "Enviados",
+    "tps": "TPS",
+    "last_error": "Último error",
+    "uptime": "Activo",
+    "state": "Estado",
+    "worker": "Proceso",
 }
+
+ROUTE_NEEDS_PREFIX = "Indique --prefix (p. ej. 58414) o --default."
+ROUTE_ADDED = "Ruta añadida: {prefix} → {connector}"
+ROUTE_REMOVED = "Ruta {id} eliminada"
+NO_ROUTES = "No hay rutas. Sin rutas, solo el sandbox integrado entrega mensajes."
+DEFAULT_ROUTE = "(por defecto)"
+NO_INBOUND = "No hay mensajes recibidos."
+NO_CONNECTORS = "No hay conectores: los mensajes van al sandbox integrado."
+CONNECTOR_ADDED = "Conector {name} añadido. Los servidores en marcha lo inician en segundos."
+CONNECTOR_UPDATED = "Conector {name} actualizado."
+CONNECTOR_REMOVED = "Conector {name} eliminado (y {routes} ruta(s))."
+CONNECTOR_ENABLED = "Conector {name} habilitado."
+CONNECTOR_DISABLED = "Conector {name} deshabilitado."
+NO_STATUS = "Ningún servidor en marcha informa estado de conectores."
+QUEUE_SUMMARY = "Mensajes en cola: {queued}; enviados esperando confirmación: {sent}"
+HIDDEN = "••••••"
+INVALID_SETTINGS = "Opciones de conector no válidas"
 
 YES = "sí"
 NO = "no"

@@ -49,6 +49,7 @@ class Dispatcher:
         poll_interval: float = 0.5,
         retry: RetryPolicy | None = None,
         worker_id: str | None = None,
+        on_recorded: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._writer = writer
@@ -60,6 +61,7 @@ class Dispatcher:
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._worker_id = worker_id
+        self._on_recorded = on_recorded
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._in_flight = 0
@@ -157,7 +159,7 @@ class Dispatcher:
         self, claimed: list[Claimed], results: list[tuple[str, SubmitOutcome] | None]
     ) -> None:
         now = self._clock()
-        sent: list[tuple[int, str, str]] = []
+        sent: list[tuple[int, str, tuple[str, ...]]] = []
         retries: list[tuple[int, datetime, str]] = []
         finals: list[outcomes.Final] = []
         for m, result in zip(claimed, results, strict=True):
@@ -166,9 +168,10 @@ class Dispatcher:
                 continue
             name, outcome = result
             if isinstance(outcome, Accepted):
-                sent.append((m.id, name, outcome.carrier_id))
+                sent.append((m.id, name, outcome.carrier_ids))
             elif isinstance(outcome, Rejected):
-                finals.append(outcomes.Final(m.id, MessageState.FAILED, outcome.reason))
+                error = f"{outcome.reason} [{outcome.code}]" if outcome.code else outcome.reason
+                finals.append(outcomes.Final(m.id, MessageState.FAILED, error))
             else:
                 due = self._retry.next_due(attempts=m.attempts, now=now, hint=outcome.after)
                 if self._retry.expired(m.created_at, due):
@@ -182,6 +185,8 @@ class Dispatcher:
             outcomes.record_final(conn, finals, now)
 
         await self._writer.run(job)
+        if sent and self._on_recorded is not None:
+            self._on_recorded()
         if retries or finals:
             log.info(
                 "dispatch_recorded",

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from centauro.connectors.base import InboundSms, Receipt
 from centauro.service import outcomes
+from centauro.store import inbound
 from centauro.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class BufferedInbox:
         self._clock = clock
         self._pending: list[tuple[float, Receipt]] = []
         self._retry: list[tuple[float, float, Receipt]] = []  # (first seen, next try, r)
+        self._mo: list[InboundSms] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
@@ -69,14 +71,31 @@ class BufferedInbox:
             self._wake.set()
 
     async def inbound(self, sms: InboundSms) -> None:
-        log.info(
-            "inbound_received",
-            extra={"action": "inbound_received", "connector": sms.connector},
-        )
+        self._mo.append(sms)
+        if len(self._mo) >= self._batch:
+            self._wake.set()
+
+    def sent_recorded(self) -> None:
+        """Submits were just recorded: receipts that overtook them can match now."""
+        if self._retry:
+            self._retry = [(seen, 0.0, r) for seen, _, r in self._retry]
+            self._wake.set()
 
     @property
     def backlog(self) -> int:
-        return len(self._pending) + len(self._retry)
+        return len(self._pending) + len(self._retry) + len(self._mo)
+
+    async def _store_inbound(self) -> None:
+        mo, self._mo = self._mo, []
+        if not mo:
+            return
+        rows = [(m.connector, m.sender, m.recipient, m.text, m.received_at) for m in mo]
+        try:
+            await self._writer.run(lambda conn: inbound.insert_many(conn, rows))
+        except Exception:
+            self._mo = mo + self._mo  # keep them; the store may come back
+            raise
+        log.info("inbound_stored", extra={"action": "inbound_stored", "messages": len(mo)})
 
     async def _run(self) -> None:
         while True:
@@ -90,7 +109,9 @@ class BufferedInbox:
                 await asyncio.sleep(1.0)
 
     async def flush(self) -> None:
-        """Apply every buffered receipt now (and unmatched ones whose retry is due)."""
+        """Store buffered inbound messages; apply every buffered receipt now (and the
+        unmatched ones whose retry is due)."""
+        await self._store_inbound()
         now_mono = time.monotonic()
         work, self._pending = self._pending, []
         if self._retry:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from centauro.domain.states import REFUNDED, MessageState
 from centauro.store import accounts as account_store
 from centauro.store import outbox
+from centauro.store import receipts as store_receipts
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,10 @@ class CarrierReceipt:
     error: str | None = None
 
 
-def record_sent(conn: Connection, sent: Sequence[tuple[int, str, str]], now: datetime) -> int:
-    """``(message_id, connector, carrier_id)`` each: the carrier took them."""
+def record_sent(
+    conn: Connection, sent: Sequence[tuple[int, str, tuple[str, ...]]], now: datetime
+) -> int:
+    """``(message_id, connector, carrier_ids)`` each: the carrier took them."""
     return outbox.mark_sent(conn, sent, now)
 
 
@@ -65,14 +68,43 @@ def record_final(conn: Connection, finals: Sequence[Final], now: datetime) -> in
     return changed
 
 
+#: A concatenated message's state from its parts' receipts: delivered only if every
+#: part was; otherwise the gravest part state (rejected and expired are refunded).
+_GRAVITY = (MessageState.REJECTED, MessageState.EXPIRED, MessageState.UNDELIVERED)
+
+
+def aggregate(part_states: Sequence[str]) -> MessageState:
+    states = {MessageState(s) for s in part_states}
+    for state in _GRAVITY:
+        if state in states:
+            return state
+    return MessageState.DELIVERED
+
+
 def apply_receipts(
-    conn: Connection, connector: str, receipts: Sequence[CarrierReceipt], now: datetime
+    conn: Connection, connector: str, reports: Sequence[CarrierReceipt], now: datetime
 ) -> list[CarrierReceipt]:
-    """Match receipts to messages and finish them; return the receipts nobody matched."""
-    ids = outbox.ids_for_receipts(conn, connector, [r.carrier_id for r in receipts])
-    finals = [Final(ids[r.carrier_id], r.state, r.error) for r in receipts if r.carrier_id in ids]
+    """Match receipts to messages (or parts) and finish what they complete; return the
+    receipts that matched nothing (yet: one may overtake the record of its submit)."""
+    matches = store_receipts.match_receipts(conn, connector, [r.carrier_id for r in reports])
+    finals: list[Final] = []
+    part_results: list[tuple[store_receipts.Match, str, str | None]] = []
+    for r in reports:
+        match = matches.get(r.carrier_id)
+        if match is None:
+            continue
+        if match.part is None:
+            finals.append(Final(match.message_id, r.state, r.error))
+        else:
+            part_results.append((match, r.state.value, r.error))
+    completed = store_receipts.record_part_receipts(conn, part_results, now)
+    errors = {m.message_id: e for m, _, e in part_results if e}
+    finals.extend(
+        Final(message_id, aggregate(states), errors.get(message_id))
+        for message_id, states in completed.items()
+    )
     record_final(conn, finals, now)
-    return [r for r in receipts if r.carrier_id not in ids]
+    return [r for r in reports if r.carrier_id not in matches]
 
 
 def _refund(

@@ -12,7 +12,7 @@ Split in two so that the slow, pure part runs outside the write transaction:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +27,7 @@ from centauro.domain.errors import (
     NoValidRecipient,
     TextTooLong,
     TooManyRecipients,
+    Unavailable,
 )
 from centauro.domain.models import Account
 from centauro.store import accounts as account_store
@@ -95,8 +96,13 @@ def plan(
     country: str,
     max_segments: int,
     max_recipients: int,
+    routable: Callable[[str], bool] | None = None,
 ) -> Plan:
-    """Price a request. ``shared_text`` is the one text for all; None means personalised."""
+    """Price a request. ``shared_text`` is the one text for all; None means personalised.
+
+    ``routable`` says whether some connector can carry a number; a request with an
+    accepted number nobody can carry is refused whole (:class:`Unavailable`, code 302).
+    """
     if not recipients:
         raise MissingParameter("recipients")
     if len(recipients) > max_recipients:
@@ -127,6 +133,8 @@ def plan(
             items.append(_item(Verdict.DUPLICATE, r, phone.national, phone.e164, body, info))
             continue
         seen.add(key)
+        if routable is not None and not routable(phone.e164):
+            raise Unavailable(f"no route to {phone.e164}")
         items.append(_item(Verdict.ACCEPTED, r, phone.national, phone.e164, body, info))
         cost += info.segments
     if cost == 0:

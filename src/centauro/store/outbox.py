@@ -8,14 +8,13 @@ is sent twice.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
+from centauro.domain import receipts
 from centauro.store import sql
 
 
@@ -47,9 +46,17 @@ RETURNING id, account_id, recipient, text, encoding, segments, attempts, created
 
 _MARK_SENT = """
 UPDATE messages SET status = 'sent', connector = :connector, carrier_id = :carrier_id,
-       sent_at = :now, due_at = NULL, claimed_by = NULL, updated_at = :now
+       carrier_key = :carrier_key, parts = :parts, sent_at = :now, due_at = NULL,
+       claimed_by = NULL, updated_at = :now
 WHERE id = :id AND status = 'queued'
 """
+
+_INSERT_PART = """
+INSERT INTO message_parts (message_id, part, connector, carrier_id, carrier_key)
+VALUES (:message_id, :part, :connector, :carrier_id, :carrier_key)
+ON CONFLICT (message_id, part) DO NOTHING
+"""
+
 
 _RESCHEDULE = """
 UPDATE messages SET due_at = :due_at, error = :error, claimed_by = NULL, updated_at = :now
@@ -62,11 +69,6 @@ UPDATE messages SET status = :status, error = COALESCE(:error, error), done_at =
 WHERE id = :id AND status IN ('queued', 'sent')
 """
 
-#: "Which of these ids": a JSON array on SQLite, a native array on PostgreSQL.
-_IN_IDS = {
-    "sqlite": "IN (SELECT value FROM json_each(:ids))",
-    "postgresql": "= ANY(:ids)",
-}
 
 _OPEN = """
 SELECT id, account_id, cost, status FROM messages
@@ -80,10 +82,6 @@ SELECT carrier_id, id FROM messages WHERE connector = :connector AND carrier_id 
 
 def _lock(conn: Connection, clause: str) -> str:
     return clause if conn.dialect.name == "postgresql" else ""
-
-
-def _ids_param(conn: Connection, values: Sequence[Any]) -> Any:
-    return json.dumps(list(values)) if conn.dialect.name == "sqlite" else list(values)
 
 
 def claim(
@@ -122,14 +120,47 @@ def claim(
     return claimed
 
 
-def mark_sent(conn: Connection, sent: Sequence[tuple[int, str, str]], now: datetime) -> int:
-    """Record carrier acceptance: ``(message_id, connector, carrier_id)`` each."""
+def mark_sent(
+    conn: Connection, sent: Sequence[tuple[int, str, tuple[str, ...]]], now: datetime
+) -> int:
+    """Record carrier acceptance: ``(message_id, connector, carrier_ids)`` each.
+
+    A single-part message keeps its receipt key on its own row; the parts of a
+    concatenated one get a row each in ``message_parts``.
+    """
     stamp = sql.stamp(conn, now)
-    return sql.executemany(
+    changed = sql.executemany(
         conn,
         _MARK_SENT,
-        ({"id": m, "connector": c, "carrier_id": cid, "now": stamp} for m, c, cid in sent),
+        (
+            {
+                "id": m,
+                "connector": c,
+                "carrier_id": ids[0],
+                "carrier_key": receipts.key(ids[0]) if len(ids) == 1 else None,
+                "parts": len(ids),
+                "now": stamp,
+            }
+            for m, c, ids in sent
+        ),
     )
+    sql.executemany(
+        conn,
+        _INSERT_PART,
+        (
+            {
+                "message_id": m,
+                "part": index,
+                "connector": c,
+                "carrier_id": cid,
+                "carrier_key": receipts.key(cid),
+            }
+            for m, c, ids in sent
+            if len(ids) > 1
+            for index, cid in enumerate(ids, start=1)
+        ),
+    )
+    return changed
 
 
 def reschedule(
@@ -151,8 +182,8 @@ def open_messages(conn: Connection, ids: Sequence[int]) -> list[tuple[int, int, 
     """``(id, account_id, cost, status)`` of those of ``ids`` not yet in a final state."""
     if not ids:
         return []
-    query = _OPEN.format(in_ids=_IN_IDS[conn.dialect.name], lock=_lock(conn, " FOR UPDATE"))
-    rows = sql.fetchall(conn, query, {"ids": _ids_param(conn, ids)})
+    query = _OPEN.format(in_ids=sql.in_list(conn), lock=_lock(conn, " FOR UPDATE"))
+    rows = sql.fetchall(conn, query, {"ids": sql.list_param(conn, ids)})
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
@@ -167,20 +198,6 @@ def finish(conn: Connection, finals: Sequence[tuple[int, str, str | None]], now:
             for m, state, error in finals
         ),
     )
-
-
-def ids_for_receipts(
-    conn: Connection, connector: str, carrier_ids: Sequence[str]
-) -> dict[str, int]:
-    """Map carrier ids reported by ``connector`` to our message ids."""
-    if not carrier_ids:
-        return {}
-    rows = sql.fetchall(
-        conn,
-        _BY_CARRIER_ID.format(in_ids=_IN_IDS[conn.dialect.name]),
-        {"connector": connector, "ids": _ids_param(conn, carrier_ids)},
-    )
-    return {r[0]: r[1] for r in rows}
 
 
 def awaiting_receipt(conn: Connection, connector: str, *, limit: int) -> list[tuple[str, str]]:

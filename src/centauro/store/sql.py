@@ -10,6 +10,7 @@ back the same through Core.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -91,3 +92,21 @@ def unstamp(value: Any) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
     return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+#: "Is in this list": a JSON array on SQLite, a native array on PostgreSQL, so a list
+#: of any length is one parameter (no statement per list length, no variable limits).
+_IN_LIST = {
+    "sqlite": "IN (SELECT value FROM json_each(:ids))",
+    "postgresql": "= ANY(:ids)",
+}
+
+
+def in_list(conn: Connection) -> str:
+    """The SQL tail for ``column <in_list> ``, bound to the parameter ``:ids``."""
+    return _IN_LIST[conn.dialect.name]
+
+
+def list_param(conn: Connection, values: Sequence[Any]) -> Any:
+    """The value to bind as ``:ids`` for :func:`in_list`."""
+    return json.dumps(list(values)) if conn.dialect.name == "sqlite" else list(values)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -120,6 +122,11 @@ messages = Table(
     Column("claimed_by", String(64), nullable=True),
     Column("connector", String(64), nullable=True),
     Column("carrier_id", String(80), nullable=True),
+    #: Normalised carrier id (receipts.key) of a single-part message; NULL when the
+    #: carrier took several parts (their ids are in message_parts).
+    Column("carrier_key", String(80), nullable=True),
+    #: How many PDUs the carrier took for it (1, or the parts of a concatenated SMS).
+    Column("parts", SmallInteger, nullable=False, server_default="1"),
     Column("error", String(200), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
@@ -135,6 +142,7 @@ messages = Table(
         postgresql_where=text("status = 'queued'"),
     ),
     Index(None, "connector", "carrier_id"),
+    Index(None, "connector", "carrier_key"),
     Index(
         "ix_messages_claimed",
         "claimed_by",
@@ -154,4 +162,79 @@ workers = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+
+#: Carrier connections, configured from the CLI; ``settings`` is the connector's own
+#: JSON (host, port, credentials, window, rate…), read by ``delivery/supervisor.py``.
+connectors = Table(
+    "connectors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("settings", Text, nullable=False, server_default="{}"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Which connector carries which numbers: the longest matching E.164 prefix wins, then
+#: the lowest priority number; the others are the failover order. Prefix "" is the default.
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False),
+    Column("connector", ForeignKey("connectors.name", ondelete="CASCADE"), nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("prefix", "connector"),
+    sqlite_autoincrement=True,
+)
+
+#: The carrier ids of a concatenated message's parts, and each part's receipt.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("message_id", ForeignKey("messages.id"), primary_key=True),
+    Column("part", SmallInteger, primary_key=True),
+    Column("connector", String(64), nullable=False),
+    Column("carrier_id", String(80), nullable=False),
+    Column("carrier_key", String(80), nullable=False),
+    Column("state", String(16), nullable=True),
+    Column("error", String(200), nullable=True),
+    Column("done_at", UtcDateTime, nullable=True),
+    Index(None, "connector", "carrier_key"),
+)
+
+#: Messages handsets sent to us (MO).
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "sender", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: Each worker's latest view of its connectors, refreshed every few seconds, so the CLI
+#: (another process) can show bind health.
+connector_status = Table(
+    "connector_status",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("in_flight", Integer, nullable=False, server_default="0"),
+    Column("queued", Integer, nullable=False, server_default="0"),
+    Column("submitted", BigInteger, nullable=False, server_default="0"),
+    Column("tps", Float, nullable=False, server_default="0"),
+    Column("last_error", String(300), nullable=True),
+    Column("since", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,99 @@
+"""``centauro routes …``: which connector carries which numbers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from centauro.cli import output, texts
+from centauro.cli.context import now, store
+from centauro.domain.errors import CentauroError
+
+app = typer.Typer(help="Rutas: qué conector lleva cada prefijo de número (E.164).")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    connector: Annotated[str, typer.Option("--connector", help="Nombre del conector.")],
+    prefix: Annotated[
+        str,
+        typer.Option("--prefix", help="Prefijo E.164 sin '+', p. ej. 58414 (Movistar VE)."),
+    ] = "",
+    default: Annotated[
+        bool, typer.Option("--default", help="Ruta por defecto (cualquier número).")
+    ] = False,
+    priority: Annotated[
+        int, typer.Option("--priority", help="Menor va primero entre rutas del mismo prefijo.")
+    ] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Añade una ruta: los números con ese prefijo van por ese conector."""
+    from centauro.service import carriers
+
+    if not prefix and not default:
+        output.fail(texts.ROUTE_NEEDS_PREFIX, as_json=as_json, code=2)
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                route = carriers.add_route(
+                    conn, prefix=prefix, connector=connector, priority=priority, now=now()
+                )
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    row = {
+        "id": route.id,
+        "prefix": route.prefix,
+        "connector": route.connector,
+        "priority": route.priority,
+    }
+    if as_json:
+        output.emit_json(row)
+    else:
+        output.console.print(
+            texts.ROUTE_ADDED.format(prefix=route.prefix or "*", connector=connector)
+        )
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Lista las rutas, de la más específica a la más general."""
+    from centauro.service import carriers
+
+    with store(ctx, as_json=as_json) as db, db.read() as conn:
+        rows = [
+            {"id": r.id, "prefix": r.prefix, "connector": r.connector, "priority": r.priority}
+            for r in carriers.list_routes(conn)
+        ]
+    if as_json:
+        output.emit_json(rows)
+    elif not rows:
+        output.console.print(texts.NO_ROUTES)
+    else:
+        for row in rows:
+            row["prefix"] = row["prefix"] or texts.DEFAULT_ROUTE
+        output.table(rows, ["id", "prefix", "connector", "priority"])
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    route_id: Annotated[int, typer.Argument(help="ID de la ruta (ver routes list).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Elimina una ruta."""
+    from centauro.service import carriers
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                carriers.remove_route(conn, route_id)
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    if as_json:
+        output.emit_json({"removed": route_id})
+    else:
+        output.console.print(texts.ROUTE_REMOVED.format(id=route_id))

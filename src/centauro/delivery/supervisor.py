@@ -1,0 +1,198 @@
+"""Runs the connectors the store describes, and keeps them in step with it.
+
+The operator edits connectors and routes from the CLI (another process); every few
+seconds the supervisor reads them back, starts what is new or enabled, stops what was
+removed or disabled, restarts what changed, swaps in the new route table, and writes
+its connectors' health for ``centauro connectors status``.
+
+Until any connector is configured, messages go to a built-in sandbox (the route ""),
+so a fresh install delivers end to end with nothing to set up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from centauro.connectors.base import Connector, ConnectorStatus, Inbox
+from centauro.connectors.sandbox import SandboxConnector
+from centauro.domain.routing import Route, RouteTable
+from centauro.store import carriers, outbox
+from centauro.store.carriers import ConnectorRow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+IMPLICIT_SANDBOX = "sandbox"
+SANDBOX_RESUME_LIMIT = 1_000_000
+CANDIDATE_CACHE = 100_000  #: distinct leading-digit keys remembered before starting over
+
+Read = Callable[[Callable[[Connection], T]], Awaitable[T]]
+Factory = Callable[[ConnectorRow], Connector]
+
+
+def build_connector(row: ConnectorRow, *, sandbox_dlr_delay: float = 0.2) -> Connector:
+    """A connector object for a stored row (its settings validated by its kind)."""
+    if row.kind == "sandbox":
+        delay = float(row.settings.get("dlr_delay", sandbox_dlr_delay))
+        return SandboxConnector(row.name, dlr_delay=delay)
+    if row.kind == "smpp":
+        from centauro.connectors.smpp import SmppConnector, SmppSettings  # noqa: PLC0415
+
+        return SmppConnector(row.name, SmppSettings.from_dict(row.settings))
+    raise ValueError(f"unknown connector kind {row.kind!r}")
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        read: Read[Any],
+        write: Read[Any],
+        inbox: Inbox,
+        worker_id: str,
+        factory: Factory,
+        interval: float = 2.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._read = read
+        self._write = write
+        self._inbox = inbox
+        self._worker_id = worker_id
+        self._factory = factory
+        self._interval = interval
+        self._clock = clock
+        self._running: dict[str, tuple[tuple[str, bool, str], Connector]] = {}
+        self._table = RouteTable([])
+        self._by_name: dict[str, Connector] = {}
+        self._cache: dict[str, list[Connector]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # -- routing ------------------------------------------------------------------------
+
+    def candidates(self, recipient: str) -> list[Connector]:
+        """Running connectors that may carry a message to ``recipient``, best first.
+
+        Memoised per leading digits (the longest route prefix decides): this runs twice
+        per message, at accept time and at dispatch.
+        """
+        key = recipient.removeprefix("+")[: self._table.key_length]
+        found = self._cache.get(key)
+        if found is None:
+            by_name = self._by_name
+            found = [by_name[n] for n in self._table.candidates(key) if n in by_name]
+            if len(self._cache) > CANDIDATE_CACHE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def routable(self, recipient: str) -> bool:
+        return bool(self.candidates(recipient))
+
+    @property
+    def connectors(self) -> list[Connector]:
+        return [c for _, c in self._running.values()]
+
+    def statuses(self) -> list[ConnectorStatus]:
+        return [c.status() for c in self.connectors]
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.reload()
+        self._task = asyncio.create_task(self._watch(), name="supervisor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, connector in list(self._running.values()):
+            await self._stop(connector)
+        self._running.clear()
+        self._by_name = {}
+        self._cache = {}
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.reload()
+                await self._save_status()
+            except Exception:
+                log.exception("supervisor_reload_failed", extra={"action": "supervisor_reload"})
+
+    async def reload(self) -> None:
+        """Bring the running connectors and the route table in line with the store."""
+        rows, routes = await self._read(
+            lambda c: (carriers.all_connectors(c), carriers.all_routes(c))
+        )
+        wanted: dict[str, ConnectorRow] = {r.name: r for r in rows if r.enabled}
+        route_list = [r.route() for r in routes]
+        if not rows:  # nothing configured yet: the built-in sandbox carries everything
+            wanted = {
+                IMPLICIT_SANDBOX: ConnectorRow(IMPLICIT_SANDBOX, "sandbox", True, {}, self._clock())
+            }
+            route_list = [Route("", IMPLICIT_SANDBOX)]
+        for name in [n for n in self._running if n not in wanted]:
+            await self._stop(self._running.pop(name)[1])
+        for name, row in wanted.items():
+            current = self._running.get(name)
+            if current is not None and current[0] == row.fingerprint:
+                continue
+            if current is not None:
+                await self._stop(current[1])
+            started = await self._start(row)
+            if started is not None:
+                self._running[name] = (row.fingerprint, started)
+        self._by_name = {name: c for name, (_, c) in self._running.items()}
+        self._table = RouteTable([r for r in route_list if r.connector in self._by_name])
+        self._cache = {}
+
+    async def _start(self, row: ConnectorRow) -> Connector | None:
+        try:
+            connector = self._factory(row)
+            await connector.start(self._inbox)
+        except Exception:
+            log.exception(
+                "connector_start_failed",
+                extra={"action": "connector_start_failed", "connector": row.name},
+            )
+            return None
+        log.info("connector_started", extra={"action": "connector_started", "connector": row.name})
+        if isinstance(connector, SandboxConnector):
+            connector.resume(
+                await self._read(
+                    lambda c: outbox.awaiting_receipt(c, row.name, limit=SANDBOX_RESUME_LIMIT)
+                )
+            )
+        return connector
+
+    async def _stop(self, connector: Connector) -> None:
+        try:
+            await connector.stop()
+        except Exception:
+            log.exception(
+                "connector_stop_failed",
+                extra={"action": "connector_stop_failed", "connector": connector.name},
+            )
+        log.info(
+            "connector_stopped", extra={"action": "connector_stopped", "connector": connector.name}
+        )
+
+    async def _save_status(self) -> None:
+        rows = []
+        for status in self.statuses():
+            row = asdict(status)
+            row.pop("extra", None)
+            rows.append(row)
+        now = self._clock()
+        await self._write(lambda c: carriers.save_status(c, self._worker_id, rows, now))
