@@ -62,6 +62,24 @@ class Server:
             check=True,
         ).stdout
 
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError((self.workdir / "serve.log").read_text())
+
+    def restart(self) -> None:
+        """Stop (SIGTERM) and start again on the same store and port."""
+        self.stop()
+        self.process = _spawn(self.workdir, self.env, self.port)
+        self.wait_ready()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -71,6 +89,17 @@ class Server:
                 self.process.kill()
 
 
+def _spawn(workdir: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    with (workdir / "serve.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "centauro", "serve", "--port", str(port)],
+            env=env,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def start_server(db_url: str | None = None, extra_env: dict[str, str] | None = None) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="centauro-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTAURO_")}
@@ -78,26 +107,8 @@ def start_server(db_url: str | None = None, extra_env: dict[str, str] | None = N
     env["CENTAURO_LOG_LEVEL"] = "WARNING"
     env.update(extra_env or {})
     port = free_port()
-    log = (workdir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "centauro", "serve", "--port", str(port)],
-        env=env,
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(process, port, workdir, env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{server.base_url}/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.stop()
-        raise RuntimeError((workdir / "serve.log").read_text())
+    server = Server(_spawn(workdir, env, port), port, workdir, env)
+    server.wait_ready()
     created = json.loads(
         server.cli("accounts", "create", "bench", "--credits", "100000000", "--json")
     )

@@ -10,7 +10,9 @@ every message of the run is ``delivered``. Reports, per run and as medians:
 * peak RSS of ``serve``; and checks the simulator saw every message.
 
 Then, for the receipt figure, the simulator is restarted holding receipts for a few
-seconds: N messages go out and wait as ``sent``, the receipts arrive in one burst, and
+seconds: N messages go out and wait as ``sent``; the gateway is stopped while the
+receipts fall due (the simulator keeps them, as a real SMSC does for an unbound
+client) and started again, so they all arrive in one backlog burst on the new bind:
 receipts processed = N / (last ``delivered`` − first ``delivered``).
 
 Usage: python bench/e2e_smpp.py [--n 10000] [--concurrency 32] [--runs 3] [--window 64]
@@ -49,7 +51,7 @@ def start_sim(workdir: Path, port: int, dlr_delay: float = 0) -> subprocess.Pope
             "--port",
             str(port),
             "--dlr-delay",
-            "0",
+            str(dlr_delay),
             "--stats-file",
             str(stats),
             "--log-level",
@@ -169,6 +171,9 @@ def receipt_burst(
     )
     if time.perf_counter() - started > hold:
         raise SystemExit("sending took longer than the receipt hold: raise --receipt-hold")
+    server.stop()
+    time.sleep(max(0.0, hold - (time.perf_counter() - started)) + 0.5)
+    server.restart()
     first, last = wait_delivered(db, first_id, n)
     return n / max(last - first, 1e-3)
 
@@ -217,6 +222,7 @@ def main() -> None:
         if args.warmup:
             run_once(server, db, 9, args.warmup, args.concurrency)
         results = [run_once(server, db, run, args.n, args.concurrency) for run in range(args.runs)]
+        time.sleep(1.0)  # the simulator rewrites its stats file every 0.1-0.5 s
         stats = sim_stats(server.workdir)
         for key, label in (
             ("e2e", "end to end (first request → last delivered)"),
@@ -230,6 +236,8 @@ def main() -> None:
             f"smsc-sim accepted {stats.get('submit_accepted')} submit_sm for {total} messages, "
             f"{stats.get('duplicates', 0)} duplicates; receipts acked {stats.get('receipts_acked')}"
         )
+        print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
+        print(f"server CPU seconds: {server.cpu_seconds():.1f}")
         sim.terminate()
         sim.wait(timeout=10)
         sim = start_sim(server.workdir, sim_port, dlr_delay=args.receipt_hold)
@@ -239,8 +247,6 @@ def main() -> None:
         ]
         runs = ", ".join(f"{v:,.0f}" for v in burst)
         print(f"receipts processed: median {statistics.median(burst):,.0f} msg/s  (runs: {runs})")
-        print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
-        print(f"server CPU seconds: {server.cpu_seconds():.1f}")
     finally:
         server.stop()
         sim.terminate()

@@ -38,6 +38,11 @@ class Settings:
     #: SQLite's ``synchronous`` pragma: NORMAL survives a process crash (kill -9);
     #: FULL also survives power loss, at the cost of an fsync per group commit.
     sqlite_synchronous: str = "FULL"
+    #: Seconds between two heartbeats of a delivering process.
+    heartbeat_seconds: float = 5.0
+    #: Seconds of silence after which a delivering process counts as dead and its
+    #: claimed messages go back to the queue (PostgreSQL; SQLite knows at once).
+    worker_stale_seconds: float = 30.0
     #: Seconds between two reads of the connector and route configuration.
     reload_seconds: float = 2.0
     #: Run the delivery dispatcher inside ``serve``.

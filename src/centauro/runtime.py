@@ -67,7 +67,11 @@ class Gateway:
         self.writer.start()
         if s.dispatcher:
             self.presence = Presence(
-                self.writer, worker_id=new_worker_id(), alone=self._serve_lock is not None
+                self.writer,
+                worker_id=new_worker_id(),
+                alone=self._serve_lock is not None,
+                heartbeat=s.heartbeat_seconds,
+                stale_after=timedelta(seconds=s.worker_stale_seconds),
             )
             await self.presence.start()
             self.inbox = BufferedInbox(self.writer)
@@ -85,6 +89,7 @@ class Gateway:
                 self.writer,
                 self.supervisor.candidates,
                 batch=s.dispatch_batch,
+                capacity=self.supervisor.capacity,
                 lease=timedelta(seconds=s.lease_seconds),
                 worker_id=self.presence.worker_id,
                 on_recorded=self.inbox.sent_recorded,

@@ -184,3 +184,21 @@ def test_a_concatenated_message_is_final_when_every_part_has_reported(db: Databa
         assert expired is not None
         assert expired.error == "err:027"
         assert accounts.list_all(conn)[0].balance == 1000 - 2 + 1  # the expired one refunded
+
+
+def test_a_carrier_id_reused_later_reaches_the_message_still_waiting(db: Database) -> None:
+    _, ids = _queue(db, 2)
+    with db.begin() as conn:
+        outbox.claim(conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        outcomes.record_sent(conn, [(ids[0], "smsc", ("777",))], T0)
+        outcomes.apply_receipts(
+            conn, "smsc", [outcomes.CarrierReceipt("777", MessageState.DELIVERED)], T0
+        )
+        # Days later the SMSC hands out the same id again.
+        outcomes.record_sent(conn, [(ids[1], "smsc", ("777",))], T0)
+        unmatched = outcomes.apply_receipts(
+            conn, "smsc", [outcomes.CarrierReceipt("777", MessageState.UNDELIVERED)], T0
+        )
+    assert unmatched == []
+    assert _status(db, ids[0]) is MessageState.DELIVERED
+    assert _status(db, ids[1]) is MessageState.UNDELIVERED

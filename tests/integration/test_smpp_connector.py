@@ -8,7 +8,8 @@
 * ``centauro smsc-sim`` in its own process (``tests/support/smsc.py``): throttling,
   queue-full, reject prefixes, drops, receipts and MO the way the simulator does them.
 
-The inbox is a recording double of the ``Inbox`` interface; everything else is real.
+The inbox is a recording double of the ``Inbox`` interface (or one that blocks or fails,
+to see that deliver_sm are acked only once stored); everything else is real.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
+import struct
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,15 +52,21 @@ NUMBER = "+584121234567"
 
 
 class RecordingInbox:
+    """Keeps the receipts (``reports``) and MO (``messages``) it is given, and the sizes of
+    the batches they came in."""
+
     def __init__(self) -> None:
-        self.receipts: list[Receipt] = []
+        self.reports: list[Receipt] = []
         self.messages: list[InboundSms] = []
+        self.batches: list[int] = []
 
-    async def receipt(self, receipt: Receipt) -> None:
-        self.receipts.append(receipt)
+    async def receipts(self, receipts: Sequence[Receipt]) -> None:
+        self.reports.extend(receipts)
+        self.batches.append(len(receipts))
 
-    async def inbound(self, sms: InboundSms) -> None:
-        self.messages.append(sms)
+    async def inbound(self, messages: Sequence[InboundSms]) -> None:
+        self.messages.extend(messages)
+        self.batches.append(len(messages))
 
 
 def run(test: Callable[[], Coroutine[Any, Any, None]], timeout: float = 30.0) -> None:
@@ -134,7 +143,11 @@ class CodecSmsc:
     nack: Callable[[Any], int] = lambda pdu: 0  # a generic_nack status instead, if non-zero
     receipt: Callable[[str, Any], dict[str, Any]] | None = None  # deliver_sm fields for an id
     hold: bool = False  # keep submit_sm unanswered until release()
+    answer_enquire_link: bool = True
     submits: list[Any] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # deliver_sm_resp: (seq, status)
+    nacks: list[tuple[int, int]] = field(default_factory=list)  # generic_nack: (seq, status)
+    enquire_links: list[float] = field(default_factory=list)  # when each one came
     binds: list[tuple[float, str, bool]] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
     held: list[tuple[Session, Any]] = field(default_factory=list)
@@ -169,8 +182,20 @@ class CodecSmsc:
 
     async def deliver(self, **fields: Any) -> None:
         """Send a deliver_sm to the first session that can receive."""
+        await self.deliver_many([fields])
+
+    async def deliver_many(self, many: list[dict[str, Any]]) -> list[int]:
+        """Send deliver_sm in one write (the ESME reads them at once); their sequences."""
+        sequences = [next(self._seq) for _ in many]
+        await self.send_raw(
+            b"".join(encode("deliver_sm", seq, **f) for seq, f in zip(sequences, many, strict=True))
+        )
+        return sequences
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes to the first session that can receive."""
         session = next(s for s in self.sessions if s.receives)
-        session.writer.write(encode("deliver_sm", next(self._seq), **fields))
+        session.writer.write(data)
         await session.writer.drain()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -206,7 +231,13 @@ class CodecSmsc:
             else:
                 await self._answer(session, pdu)
         elif command == "enquire_link":
-            writer.write(encode("enquire_link_resp", pdu.sequence))
+            self.enquire_links.append(time.monotonic())
+            if self.answer_enquire_link:
+                writer.write(encode("enquire_link_resp", pdu.sequence))
+        elif command == "deliver_sm_resp":
+            self.acks.append((pdu.sequence, pdu.status))
+        elif command == "generic_nack":
+            self.nacks.append((pdu.sequence, pdu.status))
         elif command == "unbind":
             writer.write(encode("unbind_resp", pdu.sequence))
             return False
@@ -251,7 +282,7 @@ def test_a_message_is_accepted_and_its_receipt_reaches_the_inbox() -> None:
             connector = connector_for(smsc.port)
             async with running(connector) as inbox:
                 outcome = await connector.submit(sms("Hola"))
-                await eventually(lambda: inbox.receipts)
+                await eventually(lambda: inbox.reports)
             [pdu] = smsc.submits
             assert (pdu.source_addr, pdu.source_addr_ton, pdu.source_addr_npi) == (
                 b"Centauro",
@@ -267,8 +298,8 @@ def test_a_message_is_accepted_and_its_receipt_reaches_the_inbox() -> None:
             assert pdu.short_message == b"Hola"
             assert outcome == Accepted(("a000",))
             # The TLV id (hex, as in submit_sm_resp) wins over the decimal id in the text.
-            assert inbox.receipts == [
-                Receipt("movil", "a000", MessageState.DELIVERED, None, inbox.receipts[0].done_at)
+            assert inbox.reports == [
+                Receipt("movil", "a000", MessageState.DELIVERED, None, inbox.reports[0].done_at)
             ]
             assert "unbind" in smsc.commands
 
@@ -447,23 +478,30 @@ def test_throttling_that_never_ends_gives_the_message_back_after_the_budget() ->
     run(main)
 
 
-def test_wrong_password_leaves_the_connector_down_retrying_with_backoff() -> None:
+def test_wrong_password_is_reported_at_once_and_retried_with_backoff() -> None:
     async def main() -> None:
         async with CodecSmsc(password="other") as smsc:
             connector = connector_for(smsc.port)
+            connector.bind_timeout = 5.0  # a refused bind must not wait for it
+            started = time.monotonic()
             async with running(connector, up=False):
-                await eventually(lambda: len(smsc.binds) >= 4, timeout=8)
+                await eventually(lambda: connector.status().last_error is not None)
+                reported = time.monotonic() - started
+                await eventually(lambda: len(smsc.binds) >= 6, timeout=8)
                 status = connector.status()
                 started = time.monotonic()
                 outcome = await connector.submit(sms())
                 waited = time.monotonic() - started
+            assert reported < 0.5
             assert status.state in ("down", "connecting")
-            assert status.last_error is not None
-            assert "bind" in status.last_error
+            assert status.last_error == "TRX: bind refused: ESME_RINVPASWD (0x0000000e)"
             assert not any(ok for _, _, ok in smsc.binds)
             gaps = [b[0] - a[0] for a, b in itertools.pairwise(smsc.binds)]
-            # bind_timeout (0.3 s: smpp34 reports a refused bind as a timeout) + backoff.
-            assert all(0.3 <= gap <= 0.3 + 0.3 + 0.2 for gap in gaps), gaps
+            # Only the backoff between attempts: 0.05 s doubling up to 0.3 s, equal jitter.
+            lowest = [0.05, 0.05, 0.1, 0.15, 0.15]
+            highest = [0.05, 0.1, 0.2, 0.3, 0.3]
+            for gap, low, high in zip(gaps, lowest, highest, strict=False):
+                assert low <= gap <= high + 0.1, gaps
             assert isinstance(outcome, RetryLater)
             assert outcome.reason == "bind down"
             assert waited < 1.5
@@ -514,14 +552,14 @@ def test_transmitter_and_receiver_binds_split_submits_and_receipts() -> None:
             async with running(connector) as inbox:
                 assert connector.status().extra["binds"] == {"TX": "up", "RX": "up"}
                 outcome = await connector.submit(sms())
-                await eventually(lambda: inbox.receipts)
+                await eventually(lambda: inbox.reports)
             assert sorted(kind for _, kind, _ in smsc.binds) == [
                 "bind_receiver",
                 "bind_transmitter",
             ]
             assert outcome == Accepted(("a000",))
             # Text only: the id is the decimal one the receipt text carries, kept as written.
-            assert [(r.carrier_id, r.state) for r in inbox.receipts] == [
+            assert [(r.carrier_id, r.state) for r in inbox.reports] == [
                 (str(0xA000), MessageState.DELIVERED)
             ]
 
@@ -542,9 +580,9 @@ def test_receipt_tlvs_win_over_the_text_and_intermediate_reports_are_dropped() -
                     receipted_message_id="0x2",
                     message_state=5,
                 )
-                await eventually(lambda: inbox.receipts)
+                await eventually(lambda: inbox.reports)
                 await asyncio.sleep(0.05)
-            assert [(r.carrier_id, r.state) for r in inbox.receipts] == [
+            assert [(r.carrier_id, r.state) for r in inbox.reports] == [
                 ("0x2", MessageState.UNDELIVERED)
             ]
             assert inbox.messages == []
@@ -568,10 +606,8 @@ def test_mobile_originated_messages_are_decoded_into_the_inbox() -> None:
                 )
                 await smsc.deliver(**mo, message_payload=b"Largo " * 50, data_coding=1)
                 await eventually(lambda: len(inbox.messages) == 4)
-            # smpp34 may hand over deliver_sm out of wire order: compare as sets.
-            assert sorted(m.text for m in inbox.messages) == sorted(
-                ["Año €", "¿Sí? 😀", "Parte", "Largo " * 50]
-            )
+            # In wire order (smpp34's session did not keep it).
+            assert [m.text for m in inbox.messages] == ["Año €", "¿Sí? 😀", "Parte", "Largo " * 50]
             assert {(m.sender, m.recipient, m.connector) for m in inbox.messages} == {
                 ("584121234567", "2525", "movil")
             }
@@ -621,6 +657,183 @@ def test_logs_are_events_without_password_or_message_text(
     assert secret_text not in dumped
 
 
+# ── the session: acks after storing, keep-alive, window, socket ──────────────
+
+
+class BlockingInbox(RecordingInbox):
+    """Takes each batch, then holds it until ``release`` is set (a slow or stuck store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def receipts(self, receipts: Sequence[Receipt]) -> None:
+        await super().receipts(receipts)
+        await self.release.wait()
+
+
+class FailingInbox(RecordingInbox):
+    """Fails its first ``failures`` calls, as a store that is down for a moment would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.calls = 0
+
+    async def receipts(self, receipts: Sequence[Receipt]) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise OSError("store unavailable")
+        await super().receipts(receipts)
+
+
+def final_receipt(number: int) -> dict[str, Any]:
+    return {
+        "source_addr": "584121234567",
+        "destination_addr": "Centauro",
+        "esm_class": 0x04,
+        "short_message": f"id:{number} sub:001 dlvrd:001 stat:DELIVRD err:000".encode(),
+    }
+
+
+def test_receipts_are_acked_only_once_the_inbox_has_stored_them() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port)
+            inbox = BlockingInbox()
+            await connector.start(inbox)
+            try:
+                await eventually(lambda: connector.status().state == "up")
+                batch = await smsc.deliver_many([final_receipt(n) for n in (1, 2, 3)])
+                await eventually(lambda: inbox.batches == [3])  # one read, one call
+                await asyncio.sleep(0.3)
+                assert smsc.acks == []  # a kill -9 now loses nothing: the SMSC still has them
+                # An intermediate report needs no storing: acked at once, not held behind.
+                base = {"source_addr": "584121234567", "destination_addr": "Centauro"}
+                [enroute] = await smsc.deliver_many(
+                    [{**base, "esm_class": 4, "short_message": b"id:4 stat:ENROUTE"}]
+                )
+                await eventually(lambda: smsc.acks == [(enroute, 0)])
+                inbox.release.set()
+                await eventually(lambda: len(smsc.acks) == 4)
+            finally:
+                await connector.stop()
+            assert sorted(smsc.acks[1:]) == [(seq, 0) for seq in batch]
+            assert [r.carrier_id for r in inbox.reports] == ["1", "2", "3"]
+
+    run(main)
+
+
+def test_an_inbox_that_fails_gets_the_deliveries_refused_as_temporary() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port)
+            inbox = FailingInbox(failures=1)
+            await connector.start(inbox)
+            try:
+                await eventually(lambda: connector.status().state == "up")
+                [first] = await smsc.deliver_many([final_receipt(1)])
+                await eventually(lambda: smsc.acks == [(first, 0x64)])  # ESME_RX_T_APPN
+                [again] = await smsc.deliver_many([final_receipt(1)])  # the SMSC resends
+                await eventually(lambda: len(smsc.acks) == 2)
+            finally:
+                await connector.stop()
+            assert smsc.acks[1] == (again, 0)
+            assert [r.carrier_id for r in inbox.reports] == ["1"]
+
+    run(main)
+
+
+def test_tcp_nodelay_is_set_on_the_session_socket() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port)
+            async with running(connector):
+                session = connector._tx.session
+                assert session is not None
+                assert session.transport is not None
+                sock = session.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+    run(main)
+
+
+def test_enquire_link_keeps_an_idle_session_and_an_unanswered_one_is_rebound() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port, enquire_link=0.2)
+            async with running(connector):
+                await eventually(lambda: len(smsc.enquire_links) >= 4)
+                gaps = [b - a for a, b in itertools.pairwise(smsc.enquire_links)]
+                assert all(0.15 <= gap <= 0.35 for gap in gaps), gaps
+                assert len(smsc.binds) == 1
+                smsc.answer_enquire_link = False
+                started = time.monotonic()
+                await eventually(lambda: len(smsc.binds) == 2, timeout=3)
+                assert time.monotonic() - started < 1.0  # ~0.2 s idle + 0.2 s unanswered
+                assert connector.status().last_error == "TRX: enquire_link unanswered"
+                smsc.answer_enquire_link = True
+                await eventually(lambda: connector.status().state == "up")
+                assert isinstance(await connector.submit(sms()), Accepted)
+
+    run(main)
+
+
+def test_the_window_bounds_what_is_on_the_wire_and_unanswered_submits_time_out() -> None:
+    async def main() -> None:
+        async with CodecSmsc(hold=True) as smsc:
+            connector = connector_for(smsc.port, window=8)
+            connector.response_timeout = 0.6
+            async with running(connector):
+                tasks = [
+                    asyncio.create_task(connector.submit(sms(message_id=i))) for i in range(40)
+                ]
+                await eventually(lambda: len(smsc.submits) == 8)
+                await asyncio.sleep(0.3)
+                assert len(smsc.submits) == 8  # read by the SMSC: exactly the window
+                first = await asyncio.gather(*tasks[:8])
+                assert {type(o) for o in first} == {RetryLater}
+                assert all("did not answer" in o.reason for o in first if isinstance(o, RetryLater))
+                await eventually(lambda: len(smsc.submits) == 16)  # freed slots, next 8
+                await smsc.release()
+                await asyncio.gather(*tasks[8:])
+            assert connector.status().in_flight == 0
+
+    run(main)
+
+
+def test_the_smscs_unbind_and_unknown_requests_are_answered() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port)
+            async with running(connector):
+                # data_sm (0x103): not something we take; then junk header fields.
+                await smsc.send_raw(encode("data_sm", 77, source_addr="1", destination_addr="2"))
+                await eventually(lambda: smsc.nacks == [(77, 0x03)])  # ESME_RINVCMDID
+                await smsc.send_raw(encode("unbind", 78))
+                await eventually(lambda: "unbind_resp" in smsc.commands)
+                await eventually(lambda: len(smsc.binds) == 2)
+                await eventually(lambda: connector.status().state == "up")
+            assert connector.status().last_error == "TRX: unbound by the carrier"
+
+    run(main)
+
+
+def test_a_length_that_cannot_be_framed_is_nacked_and_the_session_rebound() -> None:
+    async def main() -> None:
+        async with CodecSmsc() as smsc:
+            connector = connector_for(smsc.port)
+            async with running(connector):
+                await smsc.send_raw(struct.pack(">IIII", 8, 0x00000005, 0, 91))
+                await eventually(lambda: smsc.nacks == [(91, 0x02)])  # ESME_RINVCMDLEN
+                await eventually(lambda: len(smsc.binds) == 2)
+                await eventually(lambda: connector.status().state == "up")
+                assert isinstance(await connector.submit(sms()), Accepted)
+            assert connector.status().last_error == "TRX: invalid command_length from the carrier"
+
+    run(main)
+
+
 # ── against centauro smsc-sim ────────────────────────────────────────────────
 
 
@@ -649,11 +862,11 @@ def test_sim_accepts_and_reports_every_part(sim: SmscProcess) -> None:
                     connector, [sms(t, message_id=i) for i, t in enumerate(texts)]
                 )
                 ids = [cid for o in outcomes if isinstance(o, Accepted) for cid in o.carrier_ids]
-                await eventually(lambda: len(inbox.receipts) == len(ids))  # noqa: B023
+                await eventually(lambda: len(inbox.reports) == len(ids))  # noqa: B023
             parts = [len(o.carrier_ids) for o in outcomes if isinstance(o, Accepted)]
             assert parts == ([1, 1, 1] if multipart == "payload" else [1, 2, 2]), multipart
-            assert sorted(r.carrier_id for r in inbox.receipts) == sorted(ids)
-            assert {r.state for r in inbox.receipts} == {MessageState.DELIVERED}
+            assert sorted(r.carrier_id for r in inbox.reports) == sorted(ids)
+            assert {r.state for r in inbox.reports} == {MessageState.DELIVERED}
 
     run(main)
 
@@ -675,10 +888,10 @@ def test_sim_transmitter_receiver_binds_carry_receipts_and_decoded_mo(sim: SmscP
             outcome = await connector.submit(sms())
             sim.inject_mo("584121234567", "2525", "Hola ñandu €")
             sim.inject_mo("584121234567", "2525", "¿Cómo estás? 😀")
-            await eventually(lambda: len(inbox.messages) == 2 and inbox.receipts)
+            await eventually(lambda: len(inbox.messages) == 2 and inbox.reports)
         assert sorted(m.text for m in inbox.messages) == ["Hola ñandu €", "¿Cómo estás? 😀"]
         assert isinstance(outcome, Accepted)
-        assert [r.carrier_id for r in inbox.receipts] == list(outcome.carrier_ids)
+        assert [r.carrier_id for r in inbox.reports] == list(outcome.carrier_ids)
 
     run(main)
 
@@ -720,7 +933,7 @@ def test_sim_drop_gives_in_flight_back_then_later_submits_succeed(tmp_path: Path
             assert accepted > 100
             assert {o.reason for o in retry} == {"bind down"}
             assert isinstance(after, Accepted)
-            assert smsc.stats()["binds_ok"] >= 2
+            await asyncio.to_thread(smsc.wait_for, lambda s: s["binds_ok"] >= 2)
 
         run(main)
 
@@ -741,3 +954,26 @@ def test_sim_throttling_slows_down_and_every_message_is_accepted(
             assert throttled == stats["submit_throttled"] + stats["submit_queue_full"] > 0
 
         run(main)
+
+
+def test_sim_resends_the_receipts_the_inbox_could_not_store(tmp_path: Path) -> None:
+    with start_smsc(tmp_path, dlr_delay=0) as smsc:
+
+        async def main() -> None:
+            connector = connector_for(smsc.port, password=smsc.password)
+            inbox = FailingInbox(failures=2)
+            await connector.start(inbox)
+            try:
+                await eventually(lambda: connector.status().state == "up")
+                outcomes = await submit_all(connector, [sms(message_id=i) for i in range(5)])
+                await eventually(lambda: len(inbox.reports) == 5, timeout=10)
+            finally:
+                await connector.stop()
+            ids = sorted(o.carrier_id for o in outcomes if isinstance(o, Accepted))
+            assert sorted(r.carrier_id for r in inbox.reports) == ids
+            assert inbox.calls > 2
+
+        run(main)
+        stats = smsc.wait_for(lambda s: s["receipts_acked"] == 5)
+        assert stats["receipts_nacked"] >= 1
+        assert stats["receipts_dropped"] == 0

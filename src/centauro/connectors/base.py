@@ -9,6 +9,7 @@ connector was started with.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -104,15 +105,28 @@ class ConnectorStatus:
 
 
 class Inbox(Protocol):
-    """Where connectors push what carriers report. Implemented by delivery."""
+    """Where connectors push what carriers report. Implemented by delivery.
 
-    async def receipt(self, receipt: Receipt) -> None: ...
+    Both methods return once what they were given is durably stored (applied to its
+    message, or kept to be matched later). A connector acknowledges a report to the
+    carrier only after that, so a crash never loses a report the carrier was told we
+    have. Batches: a connector hands over everything one read from the carrier brought.
+    """
 
-    async def inbound(self, sms: InboundSms) -> None: ...
+    async def receipts(self, receipts: Sequence[Receipt]) -> None: ...
+
+    async def inbound(self, messages: Sequence[InboundSms]) -> None: ...
 
 
 class Connector(Protocol):
     name: str
+
+    @property
+    def window(self) -> int:
+        """Messages it may have handed to the carrier without an answer yet. The
+        dispatcher keeps no more than the sum of its connectors' windows between claim
+        and record, which bounds what a crash can make us send twice."""
+        ...
 
     async def start(self, inbox: Inbox) -> None: ...
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+from collections import deque
 from datetime import UTC, datetime
 
 from centauro.connectors.base import (
@@ -38,13 +39,17 @@ class SandboxConnector:
     """Accepts every message at once; reports receipts ``dlr_delay`` seconds later."""
 
     kind = "sandbox"
+    #: The sandbox answers at once; this only bounds how many it takes per claim round.
+    window = 1000
 
     def __init__(self, name: str = "sandbox", *, dlr_delay: float = 0.2) -> None:
         self.name = name
         self._dlr_delay = dlr_delay
         self._ids = itertools.count(1)
         self._prefix = f"{int(time.time()):x}"
-        self._due: asyncio.Queue[tuple[float, Receipt]] = asyncio.Queue()
+        #: (due time, receipt), in due order: every receipt waits the same delay.
+        self._due: deque[tuple[float, Receipt]] = deque()
+        self._queued = asyncio.Event()
         self._inbox: Inbox | None = None
         self._task: asyncio.Task[None] | None = None
         self._submitted = 0
@@ -65,7 +70,8 @@ class SandboxConnector:
         due = time.monotonic() + self._dlr_delay
         for carrier_id, recipient in accepted:
             state, error = _OUTCOME_BY_SUFFIX.get(recipient[-7:], (MessageState.DELIVERED, None))
-            self._due.put_nowait((due, Receipt(self.name, carrier_id, state, error)))
+            self._due.append((due, Receipt(self.name, carrier_id, state, error)))
+        self._queued.set()
 
     async def submit(self, sms: OutboundSms) -> SubmitOutcome:
         if sms.recipient.endswith("9999999"):
@@ -74,24 +80,28 @@ class SandboxConnector:
         carrier_id = f"{self._prefix}-{next(self._ids)}"
         state, error = _OUTCOME_BY_SUFFIX.get(sms.recipient[-7:], (MessageState.DELIVERED, None))
         receipt = Receipt(self.name, carrier_id, state, error)
-        self._due.put_nowait((time.monotonic() + self._dlr_delay, receipt))
+        self._due.append((time.monotonic() + self._dlr_delay, receipt))
+        self._queued.set()
         return Accepted((carrier_id,))
 
     async def _report(self) -> None:
+        """Hand over receipts as they fall due, all those due at once in one batch."""
         while True:
-            due, receipt = await self._due.get()
-            wait = due - time.monotonic()
+            if not self._due:
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            wait = self._due[0][0] - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+            now = time.monotonic()
+            batch: list[Receipt] = []
+            while self._due and self._due[0][0] <= now:
+                batch.append(self._due.popleft()[1])
             assert self._inbox is not None
-            await self._inbox.receipt(
-                Receipt(
-                    receipt.connector,
-                    receipt.carrier_id,
-                    receipt.state,
-                    receipt.error,
-                    datetime.now(UTC),
-                )
+            done_at = datetime.now(UTC)
+            await self._inbox.receipts(
+                [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in batch]
             )
 
     def status(self) -> ConnectorStatus:
@@ -99,7 +109,7 @@ class SandboxConnector:
             name=self.name,
             kind=self.kind,
             state="up" if self._task and not self._task.done() else "stopped",
-            in_flight=self._due.qsize(),
+            in_flight=len(self._due),
             submitted=self._submitted,
             since=self._since,
         )

@@ -1,8 +1,14 @@
 """The dispatcher: claim due messages, hand them to connectors, record the outcomes.
 
-Several claimed batches may be in flight at once (bounded by ``max_in_flight``) so a
-slow carrier answer does not stall the next claim. Outcomes of a batch are written in
-one job: accepted → ``sent``; retry → back in the queue with backoff; rejected,
+Claims take due messages in batches, never holding more than ``capacity()`` (the
+connectors' windows together) between claim and record. Each message
+then goes its own way through the router's connectors, and its outcome is recorded as
+soon as it is known: outcomes are collected while one write is under way and the next
+write takes them all (group commit). So after a crash, the messages a carrier accepted
+but we had not recorded — the ones sent again after a restart — are only those of the
+last few milliseconds, plus those waiting for the carrier's answer (the window).
+
+Outcomes: accepted → ``sent``; retry → back in the queue with backoff; rejected,
 expired or out of retries → final, refunded.
 """
 
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Picks the connectors that may carry a message to a number, best first.
 Router = Callable[[str], list[Connector]]
+#: What became of one message: (connector name, outcome), or None when it expired.
+Result = tuple[str, SubmitOutcome] | None
 
 
 class Dispatcher:
@@ -44,7 +52,7 @@ class Dispatcher:
         router: Router,
         *,
         batch: int = 500,
-        max_in_flight: int = 2000,
+        capacity: Callable[[], int] = lambda: 2000,
         lease: timedelta = timedelta(seconds=60),
         poll_interval: float = 0.5,
         retry: RetryPolicy | None = None,
@@ -55,7 +63,7 @@ class Dispatcher:
         self._writer = writer
         self._router = router
         self._batch = batch
-        self._max_in_flight = max_in_flight
+        self._capacity = capacity
         self._lease = lease
         self._poll = poll_interval
         self._retry = retry or RetryPolicy()
@@ -64,13 +72,18 @@ class Dispatcher:
         self._on_recorded = on_recorded
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
+        self._done = asyncio.Event()
         self._in_flight = 0
-        self._task: asyncio.Task[None] | None = None
-        self._batches: set[asyncio.Task[None]] = set()
+        self._results: list[tuple[Claimed, Result]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()
         self.dispatched = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="dispatcher")
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="dispatcher"),
+            asyncio.create_task(self._record_loop(), name="dispatcher-record"),
+        ]
 
     def wake(self) -> None:
         """New messages are queued: look now rather than at the next poll."""
@@ -81,18 +94,28 @@ class Dispatcher:
         return self._in_flight
 
     async def stop(self) -> None:
-        """Stop claiming; let batches in flight finish recording their outcomes."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop claiming; let messages in flight finish and record their outcomes."""
+        claim_loop, record_loop = self._tasks or (None, None)
+        for task in (claim_loop,):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=10)
+        with contextlib.suppress(Exception):
+            await self._record_pending()
+        if record_loop is not None:
+            record_loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._batches:
-            await asyncio.wait(self._batches, timeout=10)
+                await record_loop
+        self._tasks = []
 
-    async def _run(self) -> None:
+    # -- claiming -----------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
         while True:
-            room = self._max_in_flight - self._in_flight
+            room = self._capacity() - self._in_flight
             if room <= 0:
                 self._room.clear()
                 await self._room.wait()
@@ -109,9 +132,10 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 continue
             self._in_flight += len(claimed)
-            task = asyncio.create_task(self._dispatch(claimed))
-            self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
+            for message in claimed:
+                task = asyncio.create_task(self._send(message))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._clock()
@@ -124,19 +148,23 @@ class Dispatcher:
 
         return await self._writer.run(job)
 
-    async def _dispatch(self, claimed: list[Claimed]) -> None:
-        try:
-            results = await asyncio.gather(*(self._submit(m) for m in claimed))
-            await self._record(claimed, results)
-            self.dispatched += len(claimed)
-        except Exception:
-            # The lease brings these messages back; nothing is lost.
-            log.exception("dispatch_batch_failed", extra={"action": "dispatch_batch_failed"})
-        finally:
-            self._in_flight -= len(claimed)
-            self._room.set()
+    # -- sending ------------------------------------------------------------------------
 
-    async def _submit(self, m: Claimed) -> tuple[str, SubmitOutcome] | None:
+    async def _send(self, message: Claimed) -> None:
+        try:
+            result = await self._submit(message)
+        except Exception:
+            # Unexpected: leave it to its lease, which brings it back; nothing is lost.
+            log.exception(
+                "dispatch_failed", extra={"action": "dispatch_failed", "message_id": message.id}
+            )
+            self._in_flight -= 1
+            self._room.set()
+            return
+        self._results.append((message, result))
+        self._done.set()
+
+    async def _submit(self, m: Claimed) -> Result:
         """Try each connector the router gives, in order; None when the message expired."""
         if self._retry.expired(m.created_at, self._clock()):
             return None
@@ -155,14 +183,36 @@ class Dispatcher:
                 return connector.name, outcome
         return "", outcome
 
-    async def _record(
-        self, claimed: list[Claimed], results: list[tuple[str, SubmitOutcome] | None]
-    ) -> None:
+    # -- recording ----------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._done.wait()
+            self._done.clear()
+            try:
+                await self._record_pending()
+            except Exception:
+                # The leases bring these messages back; nothing is lost.
+                log.exception("dispatch_record_failed", extra={"action": "dispatch_record"})
+                await asyncio.sleep(0.5)
+
+    async def _record_pending(self) -> None:
+        results, self._results = self._results, []
+        if not results:
+            return
+        try:
+            await self._record(results)
+            self.dispatched += len(results)
+        finally:
+            self._in_flight -= len(results)
+            self._room.set()
+
+    async def _record(self, results: list[tuple[Claimed, Result]]) -> None:
         now = self._clock()
         sent: list[tuple[int, str, tuple[str, ...]]] = []
         retries: list[tuple[int, datetime, str]] = []
         finals: list[outcomes.Final] = []
-        for m, result in zip(claimed, results, strict=True):
+        for m, result in results:
             if result is None:
                 finals.append(outcomes.Final(m.id, MessageState.EXPIRED, "validity period ended"))
                 continue

@@ -1,10 +1,14 @@
-"""The Inbox connectors push into: receipts are matched to messages in batches.
+"""The Inbox connectors push into: receipts and inbound messages, stored durably.
 
-Receipts arrive one by one from carriers at thousands a second; writing each alone
-would cost a transaction apiece. They are buffered and applied together by one write
-job. A receipt can overtake the record of its own submission (the carrier answers the
-submit and reports delivery before our write of "sent" commits), so receipts that
-match nothing are kept and tried again for a while before being dropped with a log line.
+A connector acknowledges a report to the carrier only when ``receipts()`` /
+``inbound()`` return, and they return only once what they were given is committed:
+applied to its message, or — for a receipt that matches no message yet, because it
+overtook the record of its own submit — kept in ``pending_receipts``. A crash can then
+lose nothing the carrier was told we have; the carrier resends what we never acked.
+
+Reports arrive thousands a second; writing each alone would cost a transaction apiece.
+Whatever arrives while one batch is being written goes into the next, so batches grow
+with the load and latency stays one commit.
 """
 
 from __future__ import annotations
@@ -12,145 +16,204 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
 from centauro.connectors.base import InboundSms, Receipt
+from centauro.domain.states import MessageState
 from centauro.service import outcomes
 from centauro.store import inbound
+from centauro.store import receipts as store_receipts
 from centauro.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
-UNMATCHED_PATIENCE = 120.0  # seconds a receipt may wait for its message to show up
-RETRY_EVERY = 0.5  # seconds between two tries of an unmatched receipt
+#: How long an unmatched receipt waits for its message before it is dropped (logged).
+PENDING_PATIENCE = timedelta(hours=1)
+RETRY_PENDING_EVERY = 2.0  #: seconds between two tries of the pending receipts
+PENDING_BATCH = 5_000
 
 
 class BufferedInbox:
-    """Collects receipts and applies them every ``interval`` seconds (or ``batch`` items)."""
+    """Collects reports and writes them in batches; each caller waits for its commit."""
 
     def __init__(
-        self,
-        writer: Writer,
-        *,
-        interval: float = 0.05,
-        batch: int = 2000,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, writer: Writer, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
         self._writer = writer
-        self._interval = interval
-        self._batch = batch
         self._clock = clock
-        self._pending: list[tuple[float, Receipt]] = []
-        self._retry: list[tuple[float, float, Receipt]] = []  # (first seen, next try, r)
-        self._mo: list[InboundSms] = []
+        self._receipts: list[Receipt] = []
+        self._inbound: list[InboundSms] = []
+        self._waiting: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._retry_pending = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0
+        self.kept = 0
         self.dropped = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="inbox"),
+            asyncio.create_task(self._retry_loop(), name="inbox-pending"),
+        ]
 
     async def stop(self) -> None:
-        """Apply what is buffered, then stop."""
-        if self._task is not None:
-            self._task.cancel()
+        """Write what is buffered, then stop."""
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         await self.flush()
 
-    async def receipt(self, receipt: Receipt) -> None:
-        self._pending.append((time.monotonic(), receipt))
-        if len(self._pending) >= self._batch:
-            self._wake.set()
+    # -- the Inbox interface ----------------------------------------------------------------
 
-    async def inbound(self, sms: InboundSms) -> None:
-        self._mo.append(sms)
-        if len(self._mo) >= self._batch:
-            self._wake.set()
+    async def receipts(self, receipts: Sequence[Receipt]) -> None:
+        if receipts:
+            self._receipts.extend(receipts)
+            await self._committed()
+
+    async def inbound(self, messages: Sequence[InboundSms]) -> None:
+        if messages:
+            self._inbound.extend(messages)
+            await self._committed()
+
+    async def _committed(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        self._wake.set()
+        await future
+
+    # -- writing ------------------------------------------------------------------------------
 
     def sent_recorded(self) -> None:
-        """Submits were just recorded: receipts that overtook them can match now."""
-        if self._retry:
-            self._retry = [(seen, 0.0, r) for seen, _, r in self._retry]
-            self._wake.set()
+        """Submits were just recorded: pending receipts may match now."""
+        self._retry_pending.set()
 
     @property
     def backlog(self) -> int:
-        return len(self._pending) + len(self._retry) + len(self._mo)
-
-    async def _store_inbound(self) -> None:
-        mo, self._mo = self._mo, []
-        if not mo:
-            return
-        rows = [(m.connector, m.sender, m.recipient, m.text, m.received_at) for m in mo]
-        try:
-            await self._writer.run(lambda conn: inbound.insert_many(conn, rows))
-        except Exception:
-            self._mo = mo + self._mo  # keep them; the store may come back
-            raise
-        log.info("inbound_stored", extra={"action": "inbound_stored", "messages": len(mo)})
+        return len(self._receipts) + len(self._inbound)
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()
             except Exception:
                 log.exception("inbox_flush_failed", extra={"action": "inbox_flush_failed"})
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.5)
 
     async def flush(self) -> None:
-        """Store buffered inbound messages; apply every buffered receipt now (and the
-        unmatched ones whose retry is due)."""
-        await self._store_inbound()
-        now_mono = time.monotonic()
-        work, self._pending = self._pending, []
-        if self._retry:
-            due = [r for r in self._retry if r[1] <= now_mono]
-            self._retry = [r for r in self._retry if r[1] > now_mono]
-            work.extend((seen, receipt) for seen, _, receipt in due)
-        if not work:
+        """Write everything buffered in one job; wake its senders (or fail them)."""
+        receipts, self._receipts = self._receipts, []
+        messages, self._inbound = self._inbound, []
+        waiting, self._waiting = self._waiting, []
+        if not receipts and not messages:
+            _settle(waiting, None)
             return
-        by_connector: dict[str, list[tuple[float, Receipt]]] = defaultdict(list)
-        for seen, r in work:
-            by_connector[r.connector].append((seen, r))
         now = self._clock()
 
-        def job(conn: Connection) -> dict[str, list[outcomes.CarrierReceipt]]:
-            return {
-                name: outcomes.apply_receipts(
+        def job(conn: Connection) -> int:
+            if messages:
+                inbound.insert_many(
                     conn,
-                    name,
-                    [outcomes.CarrierReceipt(r.carrier_id, r.state, r.error) for _, r in items],
-                    now,
+                    [(m.connector, m.sender, m.recipient, m.text, m.received_at) for m in messages],
                 )
-                for name, items in by_connector.items()
-            }
+            unmatched = _apply(conn, receipts, now)
+            store_receipts.keep_pending(
+                conn, [(r.connector, r.carrier_id, r.state.value, r.error) for r in unmatched], now
+            )
+            return len(unmatched)
 
         try:
-            unmatched = await self._writer.run(job)
-        except Exception:
-            self._pending = work + self._pending  # keep them; the store may come back
+            kept = await self._writer.run(job)
+        except Exception as exc:
+            _settle(waiting, exc)  # the connectors NAK; the carrier sends them again
             raise
-        missing = {(name, u.carrier_id) for name, items in unmatched.items() for u in items}
-        self.applied += len(work) - len(missing)
-        for seen, r in work:
-            if (r.connector, r.carrier_id) not in missing:
-                continue
-            if now_mono - seen > UNMATCHED_PATIENCE:
-                self.dropped += 1
-                log.warning(
-                    "receipt_unmatched",
-                    extra={"action": "receipt_unmatched", "connector": r.connector},
-                )
-            else:
-                self._retry.append((seen, now_mono + RETRY_EVERY, r))
+        _settle(waiting, None)
+        self.applied += len(receipts) - kept
+        self.kept += kept
+        if kept:
+            self._retry_pending.set()
+        if messages:
+            log.info(
+                "inbound_stored", extra={"action": "inbound_stored", "messages": len(messages)}
+            )
+
+    async def _retry_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_pending.wait(), RETRY_PENDING_EVERY)
+            self._retry_pending.clear()
+            try:
+                await self.retry_pending()
+            except Exception:
+                log.exception("pending_receipts_failed", extra={"action": "pending_receipts"})
+
+    async def retry_pending(self) -> None:
+        """Match the kept receipts again; apply those whose message is now known."""
+        now = self._clock()
+
+        def job(conn: Connection) -> tuple[int, int]:
+            rows = store_receipts.pending(conn, limit=PENDING_BATCH)
+            if not rows:
+                return 0, 0
+            receipts = [
+                Receipt(r.connector, r.carrier_id, MessageState(r.state), r.error) for r in rows
+            ]
+            unmatched = {(r.connector, r.carrier_id) for r in _apply(conn, receipts, now)}
+            done = [
+                r.id
+                for r in rows
+                if (r.connector, r.carrier_id) not in unmatched
+                or r.received_at < now - PENDING_PATIENCE
+            ]
+            expired = sum(
+                1
+                for r in rows
+                if (r.connector, r.carrier_id) in unmatched
+                and r.received_at < now - PENDING_PATIENCE
+            )
+            store_receipts.forget_pending(conn, done)
+            return len(done) - expired, expired
+
+        applied, expired = await self._writer.run(job)
+        self.applied += applied
+        self.dropped += expired
+        if expired:
+            log.warning(
+                "receipts_unmatched", extra={"action": "receipts_unmatched", "receipts": expired}
+            )
+
+
+def _apply(conn: Connection, receipts: Sequence[Receipt], now: datetime) -> list[Receipt]:
+    """Apply receipts to their messages; return those that matched none."""
+    by_connector: dict[str, list[Receipt]] = defaultdict(list)
+    for r in receipts:
+        by_connector[r.connector].append(r)
+    unmatched: list[Receipt] = []
+    for name, items in by_connector.items():
+        left = outcomes.apply_receipts(
+            conn,
+            name,
+            [outcomes.CarrierReceipt(r.carrier_id, r.state, r.error) for r in items],
+            now,
+        )
+        missing = {u.carrier_id for u in left}
+        unmatched.extend(r for r in items if r.carrier_id in missing)
+    return unmatched
+
+
+def _settle(waiting: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in waiting:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

@@ -41,17 +41,22 @@ class Presence:
         *,
         worker_id: str,
         alone: bool = False,
+        heartbeat: float = HEARTBEAT_EVERY,
+        stale_after: timedelta = STALE_AFTER,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.worker_id = worker_id
         self._writer = writer
         self._alone = alone
+        self._heartbeat = heartbeat
+        self._stale_after = stale_after
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         now = self._clock()
         alone = self._alone
+        stale_after = self._stale_after
 
         def join(conn: Connection) -> int:
             workers.register(
@@ -59,7 +64,7 @@ class Presence:
             )
             if alone:
                 return workers.reap_all_but(conn, worker_id=self.worker_id, now=now)
-            return workers.reap(conn, now=now, stale_before=now - STALE_AFTER)
+            return workers.reap(conn, now=now, stale_before=now - stale_after)
 
         released = await self._writer.run(join)
         if released:
@@ -68,7 +73,7 @@ class Presence:
 
     async def _beat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_EVERY)
+            await asyncio.sleep(self._heartbeat)
             now = self._clock()
 
             try:
@@ -87,7 +92,7 @@ class Presence:
             workers.register(
                 conn, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(), now=now
             )
-        return workers.reap(conn, now=now, stale_before=now - STALE_AFTER)
+        return workers.reap(conn, now=now, stale_before=now - self._stale_after)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -100,6 +100,12 @@ class Supervisor:
     def connectors(self) -> list[Connector]:
         return [c for _, c in self._running.values()]
 
+    def capacity(self) -> int:
+        """Messages the dispatcher may hold between claim and record: the connectors'
+        windows together (at least one, so a queue with no connector still drains into
+        retries)."""
+        return max(1, sum(c.window for c in self.connectors))
+
     def statuses(self) -> list[ConnectorStatus]:
         return [c.status() for c in self.connectors]
 

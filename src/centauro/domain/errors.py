@@ -16,6 +16,7 @@ The tree (a subclass's docstring is its default message)::
     ├── InsufficientCredits             the balance does not cover the whole request
     ├── NotFound                        no such account, message or other record
     ├── Conflict                        the record exists already or changed meanwhile
+    ├── RateLimited                     too many requests; try again after a while
     └── Unavailable                     the gateway cannot take work now (store down…)
 
 Edges translate these into their own words: the compat API into codes 300–305,
@@ -115,6 +116,14 @@ class NotFound(CentauroError):
 
 class Conflict(CentauroError):
     """The record exists already or changed meanwhile."""
+
+
+class RateLimited(CentauroError):
+    """Too many requests."""
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many requests; try again in {retry_after:.1f} s")
 
 
 class Unavailable(CentauroError):

@@ -91,8 +91,8 @@ def apply_receipts(
     part_results: list[tuple[store_receipts.Match, str, str | None]] = []
     for r in reports:
         match = matches.get(r.carrier_id)
-        if match is None:
-            continue
+        if match is None or not match.open:
+            continue  # unknown (the caller keeps it), or a repeat for a final message
         if match.part is None:
             finals.append(Final(match.message_id, r.state, r.error))
         else:

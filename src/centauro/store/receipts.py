@@ -29,15 +29,26 @@ WHERE message_id = :message_id AND part = :part AND state IS NULL
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The message (and, for a concatenated one, the part) a receipt is about."""
+    """The message (and, for a concatenated one, the part) a receipt is about.
+
+    ``open`` is False when that message (part) already has its final state: the report
+    is a repeat, to be acknowledged and ignored.
+    """
 
     message_id: int
     part: int | None = None
+    open: bool = True
 
 
 def match_receipts(conn: Connection, connector: str, reported: Sequence[str]) -> dict[str, Match]:
-    """Find what each reported carrier id refers to (hex/decimal/zero-padded readings
-    tried literal-first); ids that match nothing are absent from the answer."""
+    """Find the message (or part) each reported carrier id refers to.
+
+    The readings of the id (as written, then decimal↔hex) are tried in that order and
+    the first that names any message wins, so a carrier that repeats a report in its own
+    notation never lands on another message. Carriers reuse ids over time: among the
+    messages with the same id, the one still waiting for its receipt (the newest) wins.
+    Ids that name nothing are absent from the answer.
+    """
     readings = {r: receipts.candidates(r) for r in set(reported)}
     keys = sorted({k for ks in readings.values() for k in ks})
     if not keys:
@@ -45,20 +56,26 @@ def match_receipts(conn: Connection, connector: str, reported: Sequence[str]) ->
     in_keys = sql.in_list(conn)
     params = {"connector": connector, "ids": sql.list_param(conn, keys)}
     found: dict[str, Match] = {}
-    for row in sql.fetchall(
+
+    def consider(key: str, match: Match) -> None:
+        best = found.get(key)
+        if best is None or (match.open, match.message_id) > (best.open, best.message_id):
+            found[key] = match
+
+    for key, message_id, part, state in sql.fetchall(
         conn,
-        f"SELECT carrier_key, message_id, part FROM message_parts "  # noqa: S608 - constants
+        f"SELECT carrier_key, message_id, part, state FROM message_parts "  # noqa: S608
         f"WHERE connector = :connector AND carrier_key {in_keys}",
         params,
     ):
-        found.setdefault(row[0], Match(row[1], row[2]))
-    for row in sql.fetchall(
+        consider(key, Match(message_id, part, state is None))
+    for key, message_id, status in sql.fetchall(
         conn,
-        f"SELECT carrier_key, id FROM messages "  # noqa: S608 - constants
+        f"SELECT carrier_key, id, status FROM messages "  # noqa: S608 - constants
         f"WHERE connector = :connector AND carrier_key {in_keys}",
         params,
     ):
-        found[row[0]] = Match(row[1])
+        consider(key, Match(message_id, None, status == "sent"))
     matches: dict[str, Match] = {}
     for reported_id, candidates in readings.items():
         for k in candidates:
@@ -106,3 +123,57 @@ def record_part_receipts(
         for m, found in states.items()
         if len(found) == expected[m] and all(s is not None for s in found)
     }
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReceipt:
+    id: int
+    connector: str
+    carrier_id: str
+    state: str
+    error: str | None
+    received_at: datetime
+
+
+def keep_pending(
+    conn: Connection, rows: Sequence[tuple[str, str, str, str | None]], now: datetime
+) -> None:
+    """Store unmatched receipts: ``(connector, carrier_id, state, error)`` each."""
+    stamp = sql.stamp(conn, now)
+    sql.executemany(
+        conn,
+        "INSERT INTO pending_receipts (connector, carrier_id, state, error, received_at) "
+        "VALUES (:connector, :carrier_id, :state, :error, :received_at)",
+        (
+            {"connector": c, "carrier_id": cid, "state": st, "error": err, "received_at": stamp}
+            for c, cid, st, err in rows
+        ),
+    )
+
+
+def pending(conn: Connection, *, limit: int) -> list[PendingReceipt]:
+    rows = sql.fetchall(
+        conn,
+        "SELECT id, connector, carrier_id, state, error, received_at FROM pending_receipts "
+        "ORDER BY id LIMIT :limit",
+        {"limit": limit},
+    )
+    return [
+        PendingReceipt(r[0], r[1], r[2], r[3], r[4], sql.unstamp(r[5]))  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def forget_pending(conn: Connection, ids: Sequence[int]) -> int:
+    if not ids:
+        return 0
+    return sql.execute(
+        conn,
+        f"DELETE FROM pending_receipts WHERE id {sql.in_list(conn)}",  # noqa: S608 - constant
+        {"ids": sql.list_param(conn, ids)},
+    )
+
+
+def count_pending(conn: Connection) -> int:
+    row = sql.fetchone(conn, "SELECT COUNT(*) FROM pending_receipts")
+    return int(row[0]) if row else 0

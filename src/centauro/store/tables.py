@@ -238,3 +238,18 @@ connector_status = Table(
     Column("since", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+#: Receipts that matched no message yet (one can overtake the record of its submit),
+#: kept durably: the carrier was told we have them.
+pending_receipts = Table(
+    "pending_receipts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("carrier_id", String(80), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error", String(200), nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "connector", "id"),
+    sqlite_autoincrement=True,
+)

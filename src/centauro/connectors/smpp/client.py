@@ -1,27 +1,21 @@
-"""The SMPP connector: smpp34 sessions kept bound, a window, a rate, three outcomes.
+"""The SMPP connector: binds kept up, a window, a rate, three outcomes, receipts stored.
 
-What smpp34 1.5.0 does and does not do, and so what this module adds (measured here on
-loopback against raw sockets, and read in its source):
+The session is ours (``session.py``, which says why smpp34's is not used any more); this
+module decides what to send and what each answer means for the message:
 
-* ``Client.connect()`` binds once; a lost session needs a new ``Client``. We reconnect
-  with exponential backoff and jitter between ``reconnect_min`` and ``reconnect_max``.
-* A refused bind (wrong password) is not reported as such: the SMSC's bind_resp is
-  logged by the core and ``connect()`` fails with "bind timed out" after
-  ``connect_timeout_ms``, so we pass a short ``bind_timeout``.
-* ``window_size`` does not bound the PDUs on the wire (200 unanswered submits all went
-  out with a window of 4): our semaphore is the window.
-* The core sends enquire_link every 30 s (fixed: not settable from Python) and drops a
-  session whose enquire_link goes unanswered (after about 60 s); ``next()`` then yields
-  ``Disconnected`` — unless its event channel is full at that moment (a flood of
-  receipts), so we also ask ``is_alive()`` every ``min(enquire_link, 2 s)``.
-* ``connect_timeout_ms`` only starts once TCP (and TLS) are up; we bound ``connect()``
-  ourselves, or a TLS port that never answers would hang it for good.
-* Inbound deliver_sm are ACKed by the core and may reach us out of wire order.
-* ``submit_sm`` on an RX bind, or with more than 254 octets of short_message, panics in
-  the core (``pyo3_runtime.PanicException``): the codec never builds such a PDU.
-* When a session dies, every pending ``submit_sm`` raises ``SmppError("ESME_RSYSERR
-  (0x00000008)")`` at once, as does a response that never comes (after 30 s) and a
-  generic_nack (with its own status): ``is_alive()`` tells them apart.
+* **Window**: at most ``window`` submit_sm are unanswered on the wire (a semaphore held
+  from the write until the answer); submits beyond it wait, counted as ``queued``.
+* **Rate**: a token bucket at ``tps``, halved for a while each time the carrier says
+  ESME_RTHROTTLED or ESME_RMSGQFUL; the throttled part is resubmitted with a growing
+  backoff until ``throttle_budget`` runs out.
+* **Outcomes**: ``Accepted`` (ids in part order), ``Rejected`` for a permanent
+  command_status, ``RetryLater`` for the rest, and "bind down" when the session is lost
+  under a submit: whether the carrier took it is unknown, so the message is retried.
+* **Receipts and MO**: the deliver_sm of one read are parsed here and handed to the
+  inbox as one batch; the session acks them only once the inbox has stored them. What
+  parses to nothing (intermediate reports, unusable receipts) is acked at once.
+* **Binds** (``bind.py``): one TRX, or a TX for submits plus an RX for receipts/MO, each
+  reconnected with backoff.
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import smpp34
@@ -42,161 +36,32 @@ from centauro.connectors.base import (
     InboundSms,
     Inbox,
     OutboundSms,
+    Receipt,
     Rejected,
     RetryLater,
     SubmitOutcome,
 )
 from centauro.connectors.smpp import codec, dlr, errors
+from centauro.connectors.smpp.bind import Bind
 from centauro.connectors.smpp.config import SmppSettings
+from centauro.connectors.smpp.session import EsmeSession, NoResponse, SessionLost
 from centauro.connectors.smpp.throttle import RateMeter, TokenBucket
 
 log = logging.getLogger(__name__)
 
-#: deliver_sm smpp34 holds for us before it NAKs more with ESME_RMSGQFUL: room for a
-#: burst of receipts (about 300 bytes each) instead of making the SMSC resend them.
-INBOUND_CAPACITY = 16_384
-LIVENESS_CHECK = 2.0  #: longest wait between is_alive() checks of a bound session
 SLOW_DOWN_FOR = 10.0  #: seconds at half rate after the carrier throttles us
 THROTTLE_BACKOFF = (0.05, 2.0)  #: first and longest wait before resubmitting a part
 THROTTLE_PAUSE = 0.05  #: how long every submit holds off after a throttled response
 
 
-class _Bind:
-    """One bind (TRX, TX or RX) kept up: connect, watch, reconnect with backoff."""
-
-    def __init__(self, owner: SmppConnector, bind_type: str) -> None:
-        self.owner = owner
-        self.bind_type = bind_type
-        self.state = "stopped"
-        self.client: smpp34.Client | None = None
-        self.smsc: smpp34.Smsc | None = None
-        self.up = asyncio.Event()
-        self.retry_at = 0.0  # monotonic time of the next bind attempt while down
-        self.task: asyncio.Task[None] | None = None
-        self.closing = False
-        self.dead = asyncio.Event()  # set when a submit finds the session gone
-
-    def _set(self, state: str, error: str | None = None) -> None:
-        self.state = state
-        if error is not None:
-            self.owner.last_error = f"{self.bind_type}: {error}"
-        self.owner.refresh_state()
-
-    def _log(self, level: int, action: str, **extra: object) -> None:
-        self.owner._log(level, action, bind=self.bind_type, **extra)
-
-    def backoff(self, failures: int) -> float:
-        """Exponential in the failures so far, with equal jitter, within min and max."""
-        s = self.owner.settings
-        ceiling = min(s.reconnect_max, s.reconnect_min * 2.0 ** max(0, failures - 1))
-        return max(s.reconnect_min, ceiling * (0.5 + self.owner.rng() / 2))
-
-    async def run(self) -> None:
-        s, failures = self.owner.settings, 0
-        limit = 2 * self.owner.bind_timeout + 1.0
-        while not self.closing:
-            self._set("connecting")
-            client = smpp34.Client(
-                s.host, s.port, s.system_id, s.password, bind_type=self.bind_type,
-                system_type=s.system_type, tls=s.tls, window_size=s.window,
-                inbound_capacity=INBOUND_CAPACITY,
-                connect_timeout_ms=int(self.owner.bind_timeout * 1000),
-            )  # fmt: skip
-            try:
-                self.smsc = await asyncio.wait_for(client.connect(), limit)
-            except (smpp34.SmppError, TimeoutError) as exc:
-                await client.stop()
-                failures += 1
-                delay = self.backoff(failures)
-                self.retry_at = time.monotonic() + delay
-                self._set("down", f"bind failed: {exc or 'no answer'}")
-                self._log(logging.WARNING, "smpp_bind_failed", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                continue
-            failures, self.client, self.dead = 0, client, asyncio.Event()
-            self.up.set()
-            self._set("up")
-            self._log(logging.INFO, "smpp_bound", host=s.host, port=s.port)
-            reason = await self._watch(client, self.smsc)
-            await client.stop()
-            if self.closing:
-                return
-            self.mark_down(self.smsc, reason)
-            self._log(logging.WARNING, "smpp_session_lost", error=reason)
-            self.retry_at = time.monotonic() + s.reconnect_min
-            await asyncio.sleep(s.reconnect_min)
-
-    async def _watch(self, client: smpp34.Client, smsc: smpp34.Smsc) -> str:
-        """Until the session ends: pull deliver_sm events, and check liveness now and then.
-
-        ``Disconnected`` is lost when smpp34's event channel is full at that moment (a
-        flood of receipts), so a submit that finds the session dead (:meth:`mark_down`)
-        and a periodic ``is_alive()`` end the watch too.
-        """
-        reader = asyncio.create_task(self._read(smsc), name=f"{self.owner.name}-{self.bind_type}")
-        dead = asyncio.create_task(self.dead.wait())
-        interval = min(self.owner.settings.enquire_link, LIVENESS_CHECK)
-        try:
-            while True:
-                await asyncio.wait(
-                    {reader, dead}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
-                )
-                if reader.done():
-                    return reader.result()
-                if dead.done() or not await client.is_alive():
-                    return "session dropped"
-        finally:
-            for task in (reader, dead):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    async def _read(self, smsc: smpp34.Smsc) -> str:
-        while True:
-            event = await smsc.next()
-            if isinstance(event, smpp34.Disconnected):
-                return "session dropped"
-            await self.owner.deliver(event)
-
-    def mark_down(self, smsc: smpp34.Smsc | None, reason: str) -> None:
-        """Forget ``smsc`` if it is still the current session (first one to notice wins)."""
-        if smsc is not None and self.smsc is smsc:
-            self.smsc = None
-            self.up.clear()
-            self.dead.set()
-            self.retry_at = time.monotonic() + self.owner.settings.reconnect_min
-            self._set("down", reason)
-
-    async def close(self) -> None:
-        """Unbind, and let the reader see the session end before anything is cancelled.
-
-        A ``next()`` left pending in smpp34 completes when its session object is freed; at
-        interpreter exit that is a native thread calling into a finalizing Python.
-        """
-        self.closing = True
-        smsc, task = self.smsc, self.task
-        if smsc is not None:
-            with contextlib.suppress(smpp34.SmppError, TimeoutError):
-                await asyncio.wait_for(smsc.unbind(), 2.0)
-        if task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), 1.0 if smsc else 0.0)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.client is not None:
-            await self.client.stop()
-        self.smsc, self.client = None, None
-        self.up.clear()
-        self.state = "stopped"
-
-
 class SmppConnector:
     """A carrier account over SMPP 3.4 (see :class:`SmppSettings` for what is configurable).
 
-    ``bind_timeout`` bounds one bind attempt; ``bind_wait`` is how long a submit waits
-    for a bind in progress before answering "bind down"; ``throttle_budget`` is how long
-    a message may be held back by carrier throttling before it goes back to the queue.
+    ``bind_timeout`` bounds each step of a bind attempt (TCP, TLS, bind_resp);
+    ``bind_wait`` is how long a submit waits for a bind in progress before answering
+    "bind down"; ``throttle_budget`` is how long a message may be held back by carrier
+    throttling before it goes back to the queue; ``response_timeout`` is how long a
+    submit_sm may wait for its response.
     """
 
     kind = "smpp"
@@ -209,20 +74,18 @@ class SmppConnector:
         bind_timeout: float = 5.0,
         bind_wait: float = 1.0,
         throttle_budget: float = 30.0,
+        response_timeout: float = 30.0,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.name = name
         self.settings = settings
-        self.bind_timeout, self.bind_wait, self.throttle_budget = (
-            bind_timeout,
-            bind_wait,
-            throttle_budget,
-        )
+        self.bind_timeout, self.bind_wait = bind_timeout, bind_wait
+        self.throttle_budget, self.response_timeout = throttle_budget, response_timeout
         self.rng = rng
         self.last_error: str | None = None
         two = settings.bind_mode == "transmitter_receiver"
-        self._tx = _Bind(self, "TX" if two else "TRX")
-        self._binds = [self._tx, _Bind(self, "RX")] if two else [self._tx]
+        self._tx = Bind(self, "TX" if two else "TRX")
+        self._binds = [self._tx, Bind(self, "RX")] if two else [self._tx]
         self._window = asyncio.Semaphore(settings.window)
         # Floor of repeated halvings: throttling must slow us down, not stop us.
         self._bucket = TokenBucket(settings.tps, min_rate=max(1.0, settings.tps / 20 or 10.0))
@@ -248,17 +111,16 @@ class SmppConnector:
         """A bind loop only ends by stop(); if it crashed, say so where operators look."""
         if not task.cancelled() and task.exception() is not None:
             self.last_error = f"bind loop crashed: {task.exception()!r}"
-            self._log(logging.ERROR, "smpp_bind_crashed", error=self.last_error)
+            self.log_event(logging.ERROR, "smpp_bind_crashed", error=self.last_error)
             for bind in self._binds:
                 if bind.task is task:
                     bind.state = "down"
             self.refresh_state()
 
     async def stop(self) -> None:
-        for bind in self._binds:
-            await bind.close()
+        await asyncio.gather(*(bind.close() for bind in self._binds))
         self.refresh_state()
-        self._log(logging.INFO, "smpp_stopped")
+        self.log_event(logging.INFO, "smpp_stopped")
 
     def refresh_state(self) -> None:
         states = {bind.state for bind in self._binds}
@@ -267,6 +129,10 @@ class SmppConnector:
                 break
         if state != self._state:
             self._state, self._since = state, datetime.now(UTC)
+
+    @property
+    def window(self) -> int:
+        return self.settings.window
 
     def status(self) -> ConnectorStatus:
         return ConnectorStatus(
@@ -320,18 +186,19 @@ class SmppConnector:
         """The carrier id of one part, or why the message must wait or fail."""
         backoff = THROTTLE_BACKOFF[0]
         while True:
-            smsc = await self._ready()
-            if smsc is None:
+            session = await self._ready()
+            if session is None:
                 return self._bind_down()
-            status, carrier_id = await self._send(smsc, destination, part)
+            answer = await self._send(session, destination, part)
+            if isinstance(answer, RetryLater):
+                return answer
+            status, carrier_id = answer
             if status == errors.ESME_ROK:
                 self._submitted += 1
                 self._meter.tick()
                 if not carrier_id:  # accepted all the same: resending would duplicate it
-                    self._log(logging.WARNING, "smpp_no_message_id", message_id=message_id)
+                    self.log_event(logging.WARNING, "smpp_no_message_id", message_id=message_id)
                 return carrier_id
-            if status is None:
-                return self._bind_down()
             outcome = errors.classify(status)
             if outcome is errors.Outcome.THROTTLE and time.monotonic() + backoff < deadline:
                 self._throttle(status)
@@ -343,20 +210,20 @@ class SmppConnector:
                 backoff = min(backoff * 2, THROTTLE_BACKOFF[1])
                 continue
             if outcome is errors.Outcome.PERMANENT:
-                self._log(logging.INFO, "smpp_rejected", message_id=message_id, status=status)
+                self.log_event(logging.INFO, "smpp_rejected", message_id=message_id, status=status)
                 return Rejected(errors.describe(status), code=errors.code(status))
             after = SLOW_DOWN_FOR if outcome is errors.Outcome.THROTTLE else None
             return RetryLater(errors.describe(status), after=after)
 
-    async def _ready(self) -> smpp34.Smsc | None:
+    async def _ready(self) -> EsmeSession | None:
         """A bound session and a window slot and a token; None when the bind is down."""
         while True:
-            smsc = self._tx.smsc
-            if smsc is None:
+            session = self._tx.session
+            if session is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._tx.up.wait(), self.bind_wait)
-                smsc = self._tx.smsc
-                if smsc is None:
+                session = self._tx.session
+                if session is None:
                     return None
             self._queued += 1
             try:
@@ -368,43 +235,33 @@ class SmppConnector:
                     raise
             finally:
                 self._queued -= 1
-            if self._tx.smsc is smsc:
-                return smsc
+            if self._tx.session is session:
+                return session
             self._window.release()  # the session changed while we waited: start over
 
     async def _send(
-        self, smsc: smpp34.Smsc, destination: str, part: codec.SubmitPart
-    ) -> tuple[int | None, str]:
-        """(command_status, carrier id) of one submit_sm; status None: the session died."""
+        self, session: EsmeSession, destination: str, part: codec.SubmitPart
+    ) -> tuple[int, str] | RetryLater:
+        """(command_status, carrier id) of one submit_sm, holding its window slot till then."""
         ton, npi, source = self._source
         self._in_flight += 1
         try:
-            resp = await smsc.submit_sm(
-                destination, part.short_message, source_addr=source, source_addr_ton=ton,
-                source_addr_npi=npi, dest_addr_ton=self.settings.dest_ton,
-                dest_addr_npi=self.settings.dest_npi, esm_class=part.esm_class,
-                registered_delivery=self._registered, data_coding=part.data_coding,
+            return await session.submit_sm(
+                source_addr=source, destination_addr=destination,
+                short_message=part.short_message, source_addr_ton=ton, source_addr_npi=npi,
+                dest_addr_ton=self.settings.dest_ton, dest_addr_npi=self.settings.dest_npi,
+                esm_class=part.esm_class, registered_delivery=self._registered,
+                data_coding=part.data_coding,
                 tlvs=[smpp34.Tlv(tag, value) for tag, value in part.tlvs],
             )  # fmt: skip
-            return resp.command_status, resp.message_id or ""
-        except smpp34.SmppError as exc:
-            status = errors.status_of(exc) or errors.ESME_RSYSERR
-            if status == errors.ESME_RSYSERR and not await self._alive(smsc):
-                return None, ""
-            return status, ""
+        except SessionLost as exc:
+            self._tx.mark_down(session, str(exc))
+            return self._bind_down()
+        except NoResponse as exc:
+            return RetryLater(f"carrier did not answer: {exc}")
         finally:
             self._in_flight -= 1
             self._window.release()
-
-    async def _alive(self, smsc: smpp34.Smsc) -> bool:
-        """Whether ``smsc`` is still bound; marks the bind down the first time it is not."""
-        client = self._tx.client
-        if self._tx.smsc is not smsc or client is None:
-            return False
-        if await client.is_alive():
-            return True
-        self._tx.mark_down(smsc, "session dropped")
-        return False
 
     def _throttle(self, status: int) -> None:
         """The carrier said "too fast": half rate for a while, and a short pause for all.
@@ -415,36 +272,47 @@ class SmppConnector:
         self._throttled += 1
         if self._bucket.slow_down(0.5, SLOW_DOWN_FOR, observed=self._meter.rate()):
             limit = self._bucket.effective_rate
-            self._log(logging.INFO, "smpp_throttled", status=status, tps_limit=limit)
+            self.log_event(logging.INFO, "smpp_throttled", status=status, tps_limit=limit)
         self._bucket.pause(THROTTLE_PAUSE)
 
-    def _log(self, level: int, action: str, **extra: object) -> None:
+    def log_event(self, level: int, action: str, **extra: object) -> None:
         """One event line: a stable action, the connector's name; never a text or secret."""
         if isinstance(extra.get("status"), int):
             extra["status"] = errors.describe(extra["status"])  # type: ignore[arg-type]
         log.log(level, action, extra={"action": action, "connector": self.name, **extra})
 
     # ── inbound ──────────────────────────────────────────────────────────────
-    async def deliver(self, event: smpp34.DeliverSmEvent) -> None:
-        """A deliver_sm from the carrier (already ACKed by smpp34), into the inbox."""
-        assert self._inbox is not None
-        try:
-            item = dlr.read_deliver_sm(
-                self.name, event.esm_class, event.data_coding, event.short_message,
-                {tlv.tag: tlv.value for tlv in event.tlvs},
-                event.source_addr, event.destination_addr,
-            )  # fmt: skip
-        except dlr.BadReceipt as exc:
-            self._log(logging.WARNING, "smpp_receipt_unusable", error=str(exc))
-            return
-        if item is None:
-            self._log(logging.DEBUG, "smpp_receipt_not_final")
-            return
-        try:
-            if isinstance(item, InboundSms):
-                await self._inbox.inbound(item)
+    def received(self, pdus: list[smpp34.DeliverSm]) -> Awaitable[None] | None:
+        """The deliver_sm of one read: what to store, awaited before the session acks them.
+
+        None (ack at once) when nothing in them needs storing. An unusable receipt is
+        logged and acked too: sending it again cannot make it readable.
+        """
+        receipts: list[Receipt] = []
+        messages: list[InboundSms] = []
+        for pdu in pdus:
+            try:
+                item = dlr.read_deliver_sm(
+                    self.name, pdu.esm_class, pdu.data_coding, pdu.short_message,
+                    {tlv.tag: tlv.value for tlv in pdu.tlvs},
+                    pdu.source_addr, pdu.destination_addr,
+                )  # fmt: skip
+            except dlr.BadReceipt as exc:
+                self.log_event(logging.WARNING, "smpp_receipt_unusable", error=str(exc))
+                continue
+            if item is None:
+                self.log_event(logging.DEBUG, "smpp_receipt_not_final")
+            elif isinstance(item, InboundSms):
+                messages.append(item)
             else:
-                await self._inbox.receipt(item)
-        except Exception:  # the inbox failing must not stop the session's reader
-            extra = {"action": "smpp_inbox_failed", "connector": self.name}
-            log.exception("smpp_inbox_failed", extra=extra)
+                receipts.append(item)
+        if not receipts and not messages:
+            return None
+        return self._store(receipts, messages)
+
+    async def _store(self, receipts: Sequence[Receipt], messages: Sequence[InboundSms]) -> None:
+        assert self._inbox is not None
+        if receipts:
+            await self._inbox.receipts(receipts)
+        if messages:
+            await self._inbox.inbound(messages)

@@ -55,8 +55,8 @@ class SmppSettings:
     dest_npi: int = 1
     window: int = 64  #: submits awaiting their response at once
     tps: float = 100.0  #: submits per second; 0 = unlimited
-    #: Keep-alive seconds. smpp34 1.5.0 sends enquire_link every 30 s whatever this says
-    #: (not settable from Python); we also check the session every min(this, 2) s.
+    #: Keep-alive: enquire_link after this many seconds without a PDU from the SMSC; a
+    #: session whose enquire_link stays unanswered as long again is dropped and rebound.
     enquire_link: float = 30.0
     reconnect_min: float = 1.0  #: seconds before the first reconnect attempt
     reconnect_max: float = 60.0  #: longest wait between reconnect attempts

@@ -1,0 +1,118 @@
+"""RFC 9457 problem details: every REST error, one shape, a stable machine ``code``.
+
+``{"type": "https://centauro.dev/problems/insufficient_credits", "title": "…",
+"status": 402, "detail": "…", "code": "insufficient_credits"}`` with
+``Content-Type: application/problem+json``. Our exceptions map through one table.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from centauro.domain import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://centauro.dev/problems/"
+
+#: Exception class → (HTTP status, code, title). The first match along the MRO wins.
+_TABLE: dict[type[errors.CentauroError], tuple[int, str, str]] = {
+    errors.InvalidNumber: (422, "invalid_number", "Invalid phone number"),
+    errors.InvalidText: (422, "invalid_text", "Invalid text"),
+    errors.TextTooLong: (422, "text_too_long", "Text too long"),
+    errors.NoValidRecipient: (422, "no_valid_recipient", "No valid recipient"),
+    errors.TooManyRecipients: (413, "too_many_recipients", "Too many recipients"),
+    errors.MissingParameter: (422, "missing_parameter", "Missing parameter"),
+    errors.InvalidRequest: (422, "invalid_request", "Invalid request"),
+    errors.AuthenticationFailed: (401, "unauthorized", "Authentication failed"),
+    errors.InsufficientCredits: (402, "insufficient_credits", "Insufficient credits"),
+    errors.NotFound: (404, "not_found", "Not found"),
+    errors.Conflict: (409, "conflict", "Conflict"),
+    errors.RateLimited: (429, "rate_limited", "Too many requests"),
+    errors.Unavailable: (503, "unavailable", "Service unavailable"),
+}
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication failed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_error", "Validation error"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def from_error(error: errors.CentauroError) -> JSONResponse:
+    status, code, title = 500, "internal_error", "Internal error"
+    for cls in type(error).__mro__:
+        if cls in _TABLE:
+            status, code, title = _TABLE[cls]
+            break
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="centauro"'
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    if isinstance(error, errors.InsufficientCredits) and error.needed:
+        extra = {"needed": error.needed, "available": error.available}
+    return problem(status, code, title, str(error), headers=headers, **extra)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of the FastAPI app as problem+json, never a traceback."""
+
+    @app.exception_handler(errors.CentauroError)
+    async def _centauro(_: Request, exc: errors.CentauroError) -> JSONResponse:
+        return from_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        issues = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        return problem(422, "validation_error", "Validation error", errors=issues)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        return problem(
+            exc.status_code, code, title, str(exc.detail) if exc.detail else None,
+            headers=dict(exc.headers or {}),
+        )  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("api_unexpected_error", exc_info=exc, extra={"action": "api_error"})
+        return problem(500, "internal_error", "Internal error")
