@@ -22,6 +22,7 @@ from centauro.connectors.base import Connector
 from centauro.delivery.dispatcher import Dispatcher
 from centauro.delivery.inbox import BufferedInbox
 from centauro.delivery.presence import Presence, new_worker_id
+from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.domain.errors import Unavailable
 from centauro.domain.models import Account
@@ -47,6 +48,7 @@ class Gateway:
         self.inbox: BufferedInbox | None = None
         self.dispatcher: Dispatcher | None = None
         self.supervisor: Supervisor | None = None
+        self.scheduler: Scheduler | None = None
         self.presence: Presence | None = None
         self._serve_lock: IO[bytes] | None = None
         self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
@@ -95,10 +97,14 @@ class Gateway:
                 on_recorded=self.inbox.sent_recorded,
             )
             self.dispatcher.start()
+            self.scheduler = Scheduler(self.writer, self.dispatcher.wake)
+            self.scheduler.start()
         self.started_at = datetime.now(UTC)
         log.info("gateway_started", extra={"action": "gateway_started"})
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.supervisor is not None:

@@ -160,7 +160,7 @@ def test_inbound_messages_are_stored_and_listed(carrier: Carrier) -> None:
     wait_until(lambda: bool(carrier.gw.cli_json("inbound", "list")), 20, "the MO message")
     mo = carrier.gw.cli_json("inbound", "list")[0]
     assert (mo["from"], mo["to"], mo["text"], mo["connector"]) == (
-        "584141234567",
+        "+584141234567",
         "2222",
         "¿Tienen envío a Maracaibo?",
         "sim",

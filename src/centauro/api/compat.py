@@ -38,6 +38,7 @@ _STATUS_TEXT = {
     Verdict.ACCEPTED: codes.StatusText.ACCEPTED,
     Verdict.INVALID_NUMBER: codes.StatusText.INVALID_NUMBER,
     Verdict.DUPLICATE: codes.StatusText.DUPLICATE_NUMBER,
+    Verdict.OPTED_OUT: codes.StatusText.OPTED_OUT,
 }
 
 

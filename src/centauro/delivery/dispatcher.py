@@ -166,7 +166,7 @@ class Dispatcher:
 
     async def _submit(self, m: Claimed) -> Result:
         """Try each connector the router gives, in order; None when the message expired."""
-        if self._retry.expired(m.created_at, self._clock()):
+        if self._retry.expired(m.created_at, self._clock(), m.expires_at):
             return None
         sms = OutboundSms(m.id, m.recipient, m.text, m.encoding, m.segments)
         outcome: SubmitOutcome = RetryLater("no connector can carry this number now")
@@ -224,7 +224,7 @@ class Dispatcher:
                 finals.append(outcomes.Final(m.id, MessageState.FAILED, error))
             else:
                 due = self._retry.next_due(attempts=m.attempts, now=now, hint=outcome.after)
-                if self._retry.expired(m.created_at, due):
+                if self._retry.expired(m.created_at, due, m.expires_at):
                     finals.append(outcomes.Final(m.id, MessageState.EXPIRED, outcome.reason))
                 else:
                     retries.append((m.id, due, outcome.reason))

@@ -24,8 +24,7 @@ from sqlalchemy import Connection
 
 from centauro.connectors.base import InboundSms, Receipt
 from centauro.domain.states import MessageState
-from centauro.service import outcomes
-from centauro.store import inbound
+from centauro.service import inbound, outcomes
 from centauro.store import receipts as store_receipts
 from centauro.store.writer import Writer
 
@@ -120,9 +119,13 @@ class BufferedInbox:
 
         def job(conn: Connection) -> int:
             if messages:
-                inbound.insert_many(
+                inbound.receive(
                     conn,
-                    [(m.connector, m.sender, m.recipient, m.text, m.received_at) for m in messages],
+                    [
+                        inbound.Inbound(m.connector, m.sender, m.recipient, m.text, m.received_at)
+                        for m in messages
+                    ],
+                    now,
                 )
             unmatched = _apply(conn, receipts, now)
             store_receipts.keep_pending(

@@ -18,6 +18,10 @@ class Account:
     balance: int
     created_at: datetime
     secret_hash: str = field(repr=False, default="")
+    timezone: str = "America/Caracas"
+    quiet_hours: str | None = None  #: "21:00-08:00", local to ``timezone``
+    rate_limit: float | None = None  #: requests per second; None: the server's default
+    max_recipients: int | None = None  #: per request; None: the server's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +58,8 @@ class Message:
     sent_at: datetime | None
     done_at: datetime | None
     updated_at: datetime
+    category: str = "transactional"
+    callback_url: str | None = None
+    due_at: datetime | None = None  #: when it goes (or went) out, for scheduled messages
+    expires_at: datetime | None = None
+    claimed: bool = False  #: a dispatcher holds it right now (it may be at the carrier)

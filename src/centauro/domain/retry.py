@@ -18,8 +18,11 @@ class RetryPolicy:
     ceiling: float = 600.0
     validity: timedelta = timedelta(hours=24)
 
-    def expired(self, created_at: datetime, now: datetime) -> bool:
-        return now >= created_at + self.validity
+    def expired(
+        self, created_at: datetime, now: datetime, expires_at: datetime | None = None
+    ) -> bool:
+        """Past the message's own validity (``expires_at``), else the policy's from creation."""
+        return now >= (expires_at or created_at + self.validity)
 
     def next_due(
         self,

@@ -1,9 +1,11 @@
 """Message states and the moves allowed between them.
 
-A message is ``queued`` once accepted (charged and on disk); the dispatcher hands it
-to a carrier, which makes it ``sent``; the carrier's receipt makes it final. ``failed``
-means no carrier ever accepted it. Final states other than ``delivered`` refund the
-message's credits (see ``REFUNDED``).
+A message is ``queued`` once accepted (charged and on disk), or ``scheduled`` when it
+must wait (a ``schedule_at``, or quiet hours) and then ``queued`` when its time comes;
+the dispatcher hands it to a carrier, which makes it ``sent``; the carrier's receipt
+makes it final. ``failed`` means no carrier ever accepted it; ``cancelled``, that its
+owner withdrew it before it was sent. See ``REFUNDED`` for which final states give the
+credits back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import enum
 
 
 class MessageState(enum.StrEnum):
+    SCHEDULED = "scheduled"  #: accepted and charged, waiting for its time (or quiet hours)
     QUEUED = "queued"  #: accepted, charged, waiting for (or being handed to) a carrier
     SENT = "sent"  #: a carrier accepted it and gave us its id; waiting for a receipt
     DELIVERED = "delivered"  #: the handset got it
@@ -19,6 +22,7 @@ class MessageState(enum.StrEnum):
     EXPIRED = "expired"  #: its validity period ran out before delivery
     REJECTED = "rejected"  #: the carrier (or our policy) refused it
     FAILED = "failed"  #: no carrier accepted it (permanent error, or retries exhausted)
+    CANCELLED = "cancelled"  #: withdrawn by its owner before it was sent
 
 
 FINAL: frozenset[MessageState] = frozenset(
@@ -28,17 +32,22 @@ FINAL: frozenset[MessageState] = frozenset(
         MessageState.EXPIRED,
         MessageState.REJECTED,
         MessageState.FAILED,
+        MessageState.CANCELLED,
     }
 )
 
 #: Final states whose credits go back to the account.
 REFUNDED: frozenset[MessageState] = frozenset(
-    {MessageState.FAILED, MessageState.REJECTED, MessageState.EXPIRED}
+    {MessageState.FAILED, MessageState.REJECTED, MessageState.EXPIRED, MessageState.CANCELLED}
 )
 
 _ALLOWED: dict[MessageState, frozenset[MessageState]] = {
+    MessageState.SCHEDULED: frozenset(
+        {MessageState.QUEUED, MessageState.CANCELLED, MessageState.EXPIRED}
+    ),
     MessageState.QUEUED: frozenset(
         {
+            MessageState.CANCELLED,
             MessageState.SENT,
             MessageState.FAILED,
             MessageState.REJECTED,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
+from centauro.domain import schedule
 from centauro.domain.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
 from centauro.domain.models import Account, LedgerEntry
 from centauro.domain.numbers import Country, parse_country
@@ -122,6 +124,69 @@ def set_enabled(conn: Connection, *, client_id: str, enabled: bool, now: datetim
     account = get(conn, client_id)
     store.set_fields(conn, account.id, now, enabled=enabled)
     return get(conn, client_id)
+
+
+_UNSET: Any = object()
+
+
+def update(
+    conn: Connection,
+    *,
+    client_id: str,
+    now: datetime,
+    name: str | None = None,
+    country: str | None = None,
+    timezone: str | None = None,
+    quiet_hours: str | None = _UNSET,
+    rate_limit: float | None = _UNSET,
+    max_recipients: int | None = _UNSET,
+) -> Account:
+    """Change an account's settings; ``None`` clears the optional limits (server default).
+
+    ``quiet_hours`` is "HH:MM-HH:MM" in the account's ``timezone`` (an IANA name).
+    """
+    account = get(conn, client_id)
+    values: dict[str, object] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidRequest("account name is empty")
+        values["name"] = name.strip()
+    if country is not None:
+        try:
+            values["country"] = parse_country(country).value
+        except ValueError:
+            raise InvalidRequest(f"unsupported country: {country}") from None
+    if timezone is not None:
+        try:
+            schedule.zone(timezone)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        values["timezone"] = timezone
+    values.update(_limits(quiet_hours, rate_limit, max_recipients))
+    if values:
+        store.set_fields(conn, account.id, now, **values)
+    return get(conn, client_id)
+
+
+def _limits(quiet_hours: Any, rate_limit: Any, max_recipients: Any) -> dict[str, object]:
+    """The columns for the optional limits that were given, validated."""
+    values: dict[str, object] = {}
+    if quiet_hours is not _UNSET:
+        try:
+            quiet = schedule.parse_quiet_hours(quiet_hours or "")
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        values["quiet_start"] = f"{quiet.start:%H:%M}" if quiet else None
+        values["quiet_end"] = f"{quiet.end:%H:%M}" if quiet else None
+    if rate_limit is not _UNSET:
+        if rate_limit is not None and not 0 < rate_limit <= 100_000:
+            raise InvalidRequest("rate_limit must be between 0 and 100000 requests/s")
+        values["rate_limit"] = rate_limit
+    if max_recipients is not _UNSET:
+        if max_recipients is not None and not 1 <= max_recipients <= 1_000_000:
+            raise InvalidRequest("max_recipients must be between 1 and 1000000")
+        values["max_recipients"] = max_recipients
+    return values
 
 
 def rotate_secret(conn: Connection, *, client_id: str, now: datetime) -> NewCredentials:

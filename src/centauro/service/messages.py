@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
-from centauro.domain.errors import InvalidRequest, NotFound
+from centauro.domain.errors import Conflict, InvalidRequest, NotFound
 from centauro.domain.models import Message
 from centauro.domain.states import MessageState
+from centauro.service import outcomes
 from centauro.store import messages as store
 
 MAX_PAGE = 1000
@@ -38,3 +41,20 @@ def find(
         before_id=before_id,
         limit=max(1, min(limit, MAX_PAGE)),
     )
+
+
+def cancel(conn: Connection, message_id: int, *, account_id: int, now: datetime) -> Message:
+    """Withdraw a message not yet handed to a carrier, and refund it.
+
+    A message a dispatcher has claimed may be on its way to the carrier right now: it
+    cannot be recalled, so it is a :class:`Conflict`, like one already sent.
+    """
+    message = get(conn, message_id, account_id=account_id)
+    if message.status not in (MessageState.SCHEDULED, MessageState.QUEUED) or message.claimed:
+        raise Conflict(
+            f"message {message_id} is {message.status.value}: it can no longer be cancelled"
+        )
+    outcomes.record_final(
+        conn, [outcomes.Final(message_id, MessageState.CANCELLED, "cancelled by the sender")], now
+    )
+    return get(conn, message_id, account_id=account_id)

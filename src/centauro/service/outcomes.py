@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from centauro.domain.states import REFUNDED, MessageState
+from centauro.service import events
 from centauro.store import accounts as account_store
 from centauro.store import outbox
 from centauro.store import receipts as store_receipts
@@ -42,7 +43,9 @@ def record_sent(
     conn: Connection, sent: Sequence[tuple[int, str, tuple[str, ...]]], now: datetime
 ) -> int:
     """``(message_id, connector, carrier_ids)`` each: the carrier took them."""
-    return outbox.mark_sent(conn, sent, now)
+    changed = outbox.mark_sent(conn, sent, now)
+    events.status_changed(conn, [m for m, _, _ in sent], now)
+    return changed
 
 
 def record_retry(
@@ -59,6 +62,7 @@ def record_final(conn: Connection, finals: Sequence[Final], now: datetime) -> in
     open_rows = {row[0]: row for row in outbox.open_messages(conn, [f.message_id for f in finals])}
     todo = [f for f in finals if f.message_id in open_rows]
     changed = outbox.finish(conn, [(f.message_id, f.state.value, f.error) for f in todo], now)
+    events.status_changed(conn, [f.message_id for f in todo], now)
     refunds = [
         (f.message_id, open_rows[f.message_id][1], open_rows[f.message_id][2], f.state)
         for f in todo

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from centauro.domain import numbers, text
+from centauro.domain import numbers, schedule, text
 from centauro.domain.errors import (
     AuthenticationFailed,
     InsufficientCredits,
@@ -30,14 +30,19 @@ from centauro.domain.errors import (
     Unavailable,
 )
 from centauro.domain.models import Account
+from centauro.domain.states import MessageState
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
+from centauro.store import suppressions as suppression_store
+
+DEFAULT_VALIDITY = timedelta(hours=24)
 
 
 class Verdict(enum.StrEnum):
     ACCEPTED = "accepted"  #: charged and queued
     INVALID_NUMBER = "invalid_number"  #: not a VE/CO mobile; not charged
     DUPLICATE = "duplicate"  #: same number (and text) earlier in the request; not charged
+    OPTED_OUT = "opted_out"  #: the handset asked not to be texted (BAJA/STOP); not charged
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,8 @@ class Receipt:
     message_ids: list[int | None]
     cost: int
     balance: int
+    status: MessageState = MessageState.QUEUED  #: of the accepted messages
+    due_at: datetime | None = None
 
 
 def plan(
@@ -158,37 +165,89 @@ def _item(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When and how a request's messages go out (REST options; the compat API uses none)."""
+
+    schedule_at: datetime | None = None  #: None: now
+    validity: timedelta = DEFAULT_VALIDITY  #: not sent by then: expired and refunded
+    category: str = "transactional"  #: "marketing" waits out the account's quiet hours
+    callback_url: str | None = None
+
+
 def commit(
-    conn: Connection, *, account: Account, planned: Plan, source: str, now: datetime
+    conn: Connection,
+    *,
+    account: Account,
+    planned: Plan,
+    source: str,
+    now: datetime,
+    timing: Timing = Timing(),
 ) -> Receipt:
-    """Charge ``planned.cost`` and queue the accepted messages, or raise and change nothing."""
-    balance = account_store.charge(
-        conn,
-        account_id=account.id,
-        secret_hash=account.secret_hash,
-        amount=planned.cost,
-        now=now,
-    )
-    if balance is None:
-        current = account_store.by_id(conn, account.id)
-        if current is None or not current.enabled or current.secret_hash != account.secret_hash:
-            raise AuthenticationFailed
-        raise InsufficientCredits(planned.cost, current.balance)
-    accepted = [i for i in planned.items if i.verdict is Verdict.ACCEPTED]
+    """Charge and queue (or schedule) the accepted messages, or raise and change nothing.
+
+    Numbers the account must not text (suppressions) are rejected here, inside the
+    transaction, at no cost: the list can change between two requests.
+    """
+    items = _drop_suppressed(conn, account.id, planned.items)
+    accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
+    cost = sum(i.segments for i in accepted)
+    balance = account.balance
+    if cost:
+        charged = account_store.charge(
+            conn, account_id=account.id, secret_hash=account.secret_hash, amount=cost, now=now
+        )
+        if charged is None:
+            current = account_store.by_id(conn, account.id)
+            if current is None or not current.enabled or current.secret_hash != account.secret_hash:
+                raise AuthenticationFailed
+            raise InsufficientCredits(cost, current.balance)
+        balance = charged
+    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
+    if timing.category == "marketing" and account.quiet_hours:
+        due = schedule.release_time(
+            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
+        )
+    status = MessageState.SCHEDULED if due > now else MessageState.QUEUED
     ids = message_store.insert_queued(
-        conn, account_id=account.id, source=source, items=accepted, now=now
-    )
-    account_store.record_ledger(
         conn,
         account_id=account.id,
-        kind="charge",
-        amount=-planned.cost,
-        balance_after=balance,
+        source=source,
+        items=accepted,
         now=now,
-        message_id=ids[0],
-        messages=len(ids),
-        note=f"{source}: {len(ids)} mensajes",
+        schedule=message_store.Schedule(
+            status=status,
+            due_at=due,
+            expires_at=due + timing.validity,
+            category=timing.category,
+            callback_url=timing.callback_url,
+        ),
     )
+    if cost:
+        account_store.record_ledger(
+            conn,
+            account_id=account.id,
+            kind="charge",
+            amount=-cost,
+            balance_after=balance,
+            now=now,
+            message_id=ids[0],
+            messages=len(ids),
+            note=f"{source}: {len(ids)} mensajes",
+        )
     next_id = iter(ids)
-    message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in planned.items]
-    return Receipt(planned.items, message_ids, planned.cost, balance)
+    message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
+    return Receipt(items, message_ids, cost, balance, status, due)
+
+
+def _drop_suppressed(conn: Connection, account_id: int, items: list[Item]) -> list[Item]:
+    numbers = [i.e164 for i in items if i.verdict is Verdict.ACCEPTED]
+    suppressed = suppression_store.among(conn, account_id, numbers)
+    if not suppressed:
+        return items
+    return [
+        replace(i, verdict=Verdict.OPTED_OUT)
+        if i.verdict is Verdict.ACCEPTED and i.e164 in suppressed
+        else i
+        for i in items
+    ]

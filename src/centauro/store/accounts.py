@@ -28,6 +28,10 @@ def _account(row: Any) -> Account:
         balance=row.balance,
         created_at=row.created_at,
         secret_hash=row.secret_hash,
+        timezone=row.timezone,
+        quiet_hours=f"{row.quiet_start}-{row.quiet_end}" if row.quiet_start else None,
+        rate_limit=row.rate_limit,
+        max_recipients=row.max_recipients,
     )
 
 

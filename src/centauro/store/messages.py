@@ -8,6 +8,7 @@ allocated up front so the caller can answer with them without a RETURNING round 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,9 +51,23 @@ _INSERT_COLUMNS = (
     "source",
     "due_at",
     "attempts",
+    "category",
+    "callback_url",
+    "expires_at",
     "created_at",
     "updated_at",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When and how accepted messages go out (the same for a whole request)."""
+
+    status: MessageState = MessageState.QUEUED  #: QUEUED, or SCHEDULED when due later
+    due_at: datetime | None = None  #: None: now
+    expires_at: datetime | None = None
+    category: str = "transactional"
+    callback_url: str | None = None
 
 
 def allocate_ids(conn: Connection, count: int) -> list[int]:
@@ -80,15 +95,18 @@ def insert_queued(
     source: str,
     items: Sequence[NewMessage],
     now: datetime,
+    schedule: Schedule = Schedule(),
 ) -> list[int]:
-    """Insert ``items`` as ``queued`` messages due now; return their ids in order."""
+    """Insert ``items`` as ``queued`` (or ``scheduled``) messages; return their ids in order."""
     ids = allocate_ids(conn, len(items))
     if not ids:
         return ids
     stamp = sql.stamp(conn, now)
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     placeholders = ", ".join([mark] * len(_INSERT_COLUMNS))
-    queued = MessageState.QUEUED.value
+    status = schedule.status.value
+    due = sql.stamp(conn, schedule.due_at or now)
+    expires = sql.stamp(conn, schedule.expires_at)
     params = [
         (
             mid,
@@ -100,10 +118,13 @@ def insert_queued(
             m.encoding,
             m.segments,
             m.segments,
-            queued,
+            status,
             source,
-            stamp,
+            due,
             0,
+            schedule.category,
+            schedule.callback_url,
+            expires,
             stamp,
             stamp,
         )
@@ -136,6 +157,11 @@ def _message(row: Any) -> Message:
         connector=row.connector,
         carrier_id=row.carrier_id,
         error=row.error,
+        category=row.category,
+        callback_url=row.callback_url,
+        due_at=row.due_at,
+        expires_at=row.expires_at,
+        claimed=row.claimed_by is not None,
         created_at=row.created_at,
         sent_at=row.sent_at,
         done_at=row.done_at,

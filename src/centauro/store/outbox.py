@@ -30,6 +30,7 @@ class Claimed:
     segments: int
     attempts: int
     created_at: datetime
+    expires_at: datetime | None = None  #: not sent by then: it expires
 
 
 _CLAIM = """
@@ -41,7 +42,7 @@ WHERE id IN (
     ORDER BY due_at, id
     LIMIT :limit {lock}
 )
-RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at
+RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at, expires_at
 """
 
 _MARK_SENT = """
@@ -66,13 +67,13 @@ WHERE id = :id AND status = 'queued'
 _FINISH = """
 UPDATE messages SET status = :status, error = COALESCE(:error, error), done_at = :now,
        due_at = NULL, claimed_by = NULL, updated_at = :now
-WHERE id = :id AND status IN ('queued', 'sent')
+WHERE id = :id AND status IN ('scheduled', 'queued', 'sent')
 """
 
 
 _OPEN = """
 SELECT id, account_id, cost, status FROM messages
-WHERE id {in_ids} AND status IN ('queued', 'sent'){lock}
+WHERE id {in_ids} AND status IN ('scheduled', 'queued', 'sent'){lock}
 """
 
 _BY_CARRIER_ID = """
@@ -113,6 +114,7 @@ def claim(
             segments=r[5],
             attempts=r[6],
             created_at=sql.unstamp(r[7]),  # type: ignore[arg-type]
+            expires_at=sql.unstamp(r[8]),
         )
         for r in rows
     ]
@@ -209,3 +211,14 @@ def awaiting_receipt(conn: Connection, connector: str, *, limit: int) -> list[tu
         {"connector": connector, "limit": limit},
     )
     return [(r[0], r[1]) for r in rows]
+
+
+def release_scheduled(conn: Connection, now: datetime) -> int:
+    """Scheduled messages whose time has come join the queue; how many did."""
+    stamp = sql.stamp(conn, now)
+    return sql.execute(
+        conn,
+        "UPDATE messages SET status = 'queued', updated_at = :now "
+        "WHERE status = 'scheduled' AND due_at <= :now",
+        {"now": stamp},
+    )

@@ -74,6 +74,15 @@ accounts = Table(
     Column("country", String(2), nullable=False, server_default="VE"),
     #: Cached sum of this account's ledger rows, kept in the same transactions.
     Column("balance", BigInteger, nullable=False, server_default="0"),
+    #: IANA zone for quiet hours and local times, e.g. "America/Caracas".
+    Column("timezone", String(64), nullable=False, server_default="America/Caracas"),
+    #: Quiet window for marketing messages, local "HH:MM" (may cross midnight); NULL: none.
+    Column("quiet_start", String(5), nullable=True),
+    Column("quiet_end", String(5), nullable=True),
+    #: Requests per second this account may make (NULL: the server's default).
+    Column("rate_limit", Float, nullable=True),
+    #: Recipients one request may carry (NULL: the server's default).
+    Column("max_recipients", Integer, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     sqlite_autoincrement=True,
@@ -128,6 +137,12 @@ messages = Table(
     #: How many PDUs the carrier took for it (1, or the parts of a concatenated SMS).
     Column("parts", SmallInteger, nullable=False, server_default="1"),
     Column("error", String(200), nullable=True),
+    #: "transactional" or "marketing" (only marketing waits out quiet hours).
+    Column("category", String(16), nullable=False, server_default="transactional"),
+    #: Where to POST this message's status changes, besides the account's webhooks.
+    Column("callback_url", Text, nullable=True),
+    #: After this the message is not sent any more: it expires (and is refunded).
+    Column("expires_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
     Column("done_at", UtcDateTime, nullable=True),
@@ -143,6 +158,13 @@ messages = Table(
     ),
     Index(None, "connector", "carrier_id"),
     Index(None, "connector", "carrier_key"),
+    Index(None, "recipient", "id"),
+    Index(
+        "ix_messages_scheduled",
+        "due_at",
+        sqlite_where=text("status = 'scheduled'"),
+        postgresql_where=text("status = 'scheduled'"),
+    ),
     Index(
         "ix_messages_claimed",
         "claimed_by",
@@ -217,7 +239,10 @@ inbound = Table(
     Column("recipient", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    #: The account it answers: the one that last sent to this sender (NULL: none).
+    Column("account_id", BigInteger, nullable=True),
     Index(None, "sender", "id"),
+    Index(None, "account_id", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -251,5 +276,78 @@ pending_receipts = Table(
     Column("error", String(200), nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "connector", "id"),
+    sqlite_autoincrement=True,
+)
+
+
+#: Numbers an account must not text (the handset answered BAJA/STOP, or the API said so).
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("number", String(16), primary_key=True),  #: E.164
+    Column("source", String(16), nullable=False),  #: "inbound", "api" or "cli"
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: The first answer to each Idempotency-Key (kept 24 h): a retry gets it again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "created_at"),
+)
+
+#: Where an account wants its events POSTed; the secret signs every delivery.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    #: Comma-separated: "message.status", "message.inbound".
+    Column("events", String(100), nullable=False),
+    #: HMAC key; kept in clear because every delivery must be signed with it.
+    Column("secret", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "account_id"),
+    sqlite_autoincrement=True,
+)
+
+#: One event to POST to one URL: a durable outbox of its own, retried with backoff.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False),
+    #: NULL for a message's own callback_url.
+    Column("webhook_id", BigInteger, nullable=True),
+    Column("url", Text, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    #: "pending", "delivered" or "failed"
+    Column("status", String(16), nullable=False),
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(
+        "ix_webhook_deliveries_due",
+        "due_at",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(None, "webhook_id", "id"),
+    Index(None, "account_id", "id"),
     sqlite_autoincrement=True,
 )
