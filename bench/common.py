@@ -105,6 +105,7 @@ def start_server(db_url: str | None = None, extra_env: dict[str, str] | None = N
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTAURO_")}
     env["CENTAURO_DATABASE_URL"] = db_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     env["CENTAURO_LOG_LEVEL"] = "WARNING"
+    env["CENTAURO_RATE_LIMIT"] = "0"  # one account sends everything: no per-account cap
     env.update(extra_env or {})
     port = free_port()
     server = Server(_spawn(workdir, env, port), port, workdir, env)

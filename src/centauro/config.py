@@ -29,6 +29,9 @@ class Settings:
     max_recipients: int = 10_000
     #: Seconds the sandbox connector waits before reporting a message delivered.
     sandbox_dlr_delay: float = 0.2
+    #: Requests per second an account may make (per server process; 0: no limit).
+    #: An account's own ``rate_limit`` replaces it (0 there: no limit for it).
+    rate_limit: float = 500.0
     #: Messages one dispatcher claim takes at most.
     dispatch_batch: int = 500
     #: Seconds a claimed message stays reserved for its dispatcher before others may retry it.

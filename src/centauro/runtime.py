@@ -26,6 +26,7 @@ from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.domain.errors import Unavailable
 from centauro.domain.models import Account
+from centauro.domain.rates import RateLimiter
 from centauro.service import accounts, credentials
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
@@ -52,6 +53,7 @@ class Gateway:
         self.presence: Presence | None = None
         self._serve_lock: IO[bytes] | None = None
         self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
+        self._rates = RateLimiter()
         self.started_at: datetime | None = None
 
     # -- life cycle -------------------------------------------------------------------
@@ -164,6 +166,15 @@ class Gateway:
         """Tell the dispatcher that new messages wait."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+    # -- request rate -----------------------------------------------------------------
+
+    def check_rate(self, account: Account) -> None:
+        """Count one request against the account's rate; :class:`RateLimited` when over."""
+        rate = self.settings.rate_limit if account.rate_limit is None else account.rate_limit
+        if rate <= 0:
+            return
+        self._rates.take(account.id, rate, time.monotonic())
 
     # -- authentication ---------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from centauro import __version__
-from centauro.api import compat
+from centauro.api import compat, v1
 from centauro.api.limits import BodySizeLimit
+from centauro.api.v1 import problems
 from centauro.compat import codes, wire
 from centauro.config import Settings
 from centauro.runtime import Gateway
@@ -43,7 +44,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
         redoc_url=None,
     )
     app.state.gateway = gateway
-    app.add_api_route("/health", health, methods=["GET"], tags=["ops"])
+    app.add_api_route("/health", health, methods=["GET"], tags=["ops"], include_in_schema=False)
+    problems.install(app)
+    app.include_router(v1.router)
     return BodySizeLimit(CompatFront(app), max_bytes=settings.max_body_bytes, answer=_too_large)
 
 

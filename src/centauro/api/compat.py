@@ -71,6 +71,7 @@ async def controllersms(request: Request) -> Response:
         fields = await _post_fields(request, gateway.settings.max_body_bytes)
         envelope = wire.read_envelope(fields)
         account = await gateway.authenticate(envelope.client_id, envelope.client_secret)
+        gateway.check_rate(account)
         if envelope.operation == wire.Operation.SMS_DISPONIBLES:
             return await _balance(gateway, account)
         recipients, text = wire.decode_post_payload(envelope, fields)
@@ -88,6 +89,7 @@ async def http_get(request: Request) -> Response:
         fields = parse_urlencoded(request.scope.get("query_string", b""))
         envelope = wire.read_envelope(fields)
         account = await gateway.authenticate(envelope.client_id, envelope.client_secret)
+        gateway.check_rate(account)
         if envelope.operation == wire.Operation.SMS_DISPONIBLES:
             return await _balance(gateway, account)
         recipients, text = wire.decode_get_payload(envelope, fields)
@@ -142,7 +144,7 @@ async def _send(
             text,
             country=account.country,
             max_segments=settings.max_segments,
-            max_recipients=settings.max_recipients,
+            max_recipients=account.max_recipients or settings.max_recipients,
             routable=gateway.routable,
         )
 

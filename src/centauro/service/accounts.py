@@ -179,8 +179,8 @@ def _limits(quiet_hours: Any, rate_limit: Any, max_recipients: Any) -> dict[str,
         values["quiet_start"] = f"{quiet.start:%H:%M}" if quiet else None
         values["quiet_end"] = f"{quiet.end:%H:%M}" if quiet else None
     if rate_limit is not _UNSET:
-        if rate_limit is not None and not 0 < rate_limit <= 100_000:
-            raise InvalidRequest("rate_limit must be between 0 and 100000 requests/s")
+        if rate_limit is not None and not 0 <= rate_limit <= 100_000:
+            raise InvalidRequest("rate_limit must be 0 (no limit) to 100000 requests/s")
         values["rate_limit"] = rate_limit
     if max_recipients is not _UNSET:
         if max_recipients is not None and not 1 <= max_recipients <= 1_000_000:
