@@ -50,6 +50,21 @@ class Settings:
     reload_seconds: float = 2.0
     #: Run the delivery dispatcher inside ``serve``.
     dispatcher: bool = True
+    #: Let webhooks (and callback URLs) target loopback, private and link-local
+    #: addresses. Off in production: the gateway would POST into the operator's network.
+    webhook_allow_private: bool = False
+    #: Webhook POSTs in flight at most (one shared keep-alive connection pool).
+    webhook_concurrency: int = 200
+    #: Seconds one webhook POST may take, connect to answer, before it counts as failed.
+    webhook_timeout_seconds: float = 10.0
+    #: Webhook retries: first wait, doubling up to the max, given up this long after the event.
+    webhook_retry_first_seconds: float = 5.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_give_up_seconds: float = 86400.0
+    #: Seconds between two looks for due webhook deliveries when there were none.
+    webhook_poll_seconds: float = 0.5
+    #: Days a finished (delivered or failed) webhook delivery stays in the log.
+    webhook_retention_days: float = 7.0
     log_level: str = "INFO"
 
     @classmethod

@@ -24,6 +24,7 @@ from centauro.delivery.inbox import BufferedInbox
 from centauro.delivery.presence import Presence, new_worker_id
 from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
+from centauro.delivery.webhooks import WebhookSender, sender_for
 from centauro.domain.errors import Unavailable
 from centauro.domain.models import Account
 from centauro.domain.rates import RateLimiter
@@ -51,6 +52,7 @@ class Gateway:
         self.supervisor: Supervisor | None = None
         self.scheduler: Scheduler | None = None
         self.presence: Presence | None = None
+        self.webhooks: WebhookSender | None = None
         self._serve_lock: IO[bytes] | None = None
         self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
         self._rates = RateLimiter()
@@ -101,6 +103,8 @@ class Gateway:
             self.dispatcher.start()
             self.scheduler = Scheduler(self.writer, self.dispatcher.wake)
             self.scheduler.start()
+            self.webhooks = sender_for(s, self.writer, self.presence.worker_id)
+            self.webhooks.start()
         self.started_at = datetime.now(UTC)
         log.info("gateway_started", extra={"action": "gateway_started"})
 
@@ -111,6 +115,8 @@ class Gateway:
             await self.dispatcher.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         if self.inbox is not None:
             try:
                 await self.inbox.stop()

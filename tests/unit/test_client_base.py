@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -11,17 +12,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from centauro.client import _base
-from centauro.client._models import Personalized, SendResult, SentMessage
+from centauro.client import _base, _rest
+from centauro.client._models import BatchItem, Personalized, SendResult, SentMessage
 from centauro.client.errors import (
     APIError,
     CentauroSMSError,
+    Conflict,
+    IdempotencyConflict,
     InsufficientCredits,
     InvalidCredentials,
     InvalidParameters,
     MissingOperation,
     MissingParameters,
+    NotFound,
+    PayloadTooLarge,
     ProtocolError,
+    RateLimited,
     ServiceUnavailable,
     TransportError,
     api_error,
@@ -397,3 +403,187 @@ def test_httpx_errors_become_sdk_errors_with_their_cause() -> None:
         assert caught.value.__cause__ is original
     with pytest.raises(TransportError, match=r"^ReadTimeout$"), map_httpx_errors():
         raise httpx.ReadTimeout("", request=request)
+
+
+# --- REST: requests and answers ---------------------------------------------------------
+
+REST_AUTH = "Basic aWRfY3JlZGVuY2lhbDpjb2RpZ29fc2VjcmV0b19jcmVkZW5jaWFs"  # base64 by hand
+
+
+def test_rest_send_builds_a_json_post_with_basic_auth_and_the_key() -> None:
+    when = datetime(2026, 11, 26, 9, 0, tzinfo=timezone(timedelta(hours=-4)))
+    call = _rest.send_message(
+        BASE, CREDS, ["04141234567", "+573001234567"], "Hola ñ", reference="p-42",
+        schedule_at=when, validity_period=3600, idempotency_key="order-42",
+    )  # fmt: skip
+    request = call.request
+    assert (request.method, request.url) == ("POST", "https://sms.example.com/v1/messages")
+    headers = dict(request.headers)
+    assert headers["Authorization"] == REST_AUTH
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Idempotency-Key"] == "order-42"
+    assert json.loads(request.body) == {
+        "to": ["04141234567", "+573001234567"],
+        "text": "Hola ñ",
+        "reference": "p-42",
+        "schedule_at": "2026-11-26T09:00:00-04:00",
+        "validity_period": 3600,
+    }
+
+
+def test_rest_naive_times_are_refused_before_sending() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _rest.send_message(BASE, CREDS, "1", "x", schedule_at=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _rest.list_messages(BASE, CREDS, since=datetime(2026, 1, 1))
+
+
+def test_rest_batch_takes_items_in_three_forms() -> None:
+    call = _rest.send_batch(
+        BASE, CREDS,
+        [BatchItem("1", "a", "r"), ("2", "b"), {"to": "3", "text": "c", "reference": None}],
+        category="marketing",
+    )  # fmt: skip
+    assert json.loads(call.request.body) == {
+        "messages": [
+            {"to": "1", "text": "a", "reference": "r"},
+            {"to": "2", "text": "b"},
+            {"to": "3", "text": "c"},
+        ],
+        "category": "marketing",
+    }
+    with pytest.raises(TypeError):
+        _rest.send_batch(BASE, CREDS, ["04141234567"])  # type: ignore[list-item]
+
+
+def test_rest_list_query_drops_unset_filters_and_escapes_times() -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    call = _rest.list_messages(BASE, CREDS, status="sent", since=since, limit=10, cursor="bTo5")
+    assert call.request.url == (
+        "https://sms.example.com/v1/messages?status=sent&since=2026-01-01T00%3A00%3A00%2B00%3A00"
+        "&limit=10&cursor=bTo5"
+    )
+    assert call.request.body == b""
+    assert "Content-Type" not in dict(call.request.headers)
+
+
+def test_rest_path_values_are_escaped() -> None:
+    assert _rest.remove_suppression(BASE, CREDS, "+58 414/1").request.url == (
+        "https://sms.example.com/v1/suppressions/%2B58%20414%2F1"
+    )
+
+
+def test_rest_health_sends_no_credentials() -> None:
+    assert "Authorization" not in dict(_rest.health(BASE).request.headers)
+
+
+SUBMITTED = {
+    "messages": [
+        {"id": "7", "to": "+584141234567", "status": "queued", "error": None, "segments": 1,
+         "encoding": "gsm7", "cost": 1, "reference": "p"},
+        {"id": None, "to": "0212", "status": "rejected", "error": "invalid_number",
+         "segments": 1, "encoding": "gsm7", "cost": 0, "reference": "p"},
+    ],
+    "cost": 1,
+    "balance": 9,
+}  # fmt: skip
+
+
+def test_rest_submission_is_read_with_its_replay_flag() -> None:
+    read = _rest.send_message(BASE, CREDS, "1", "x").read
+    body = json.dumps(SUBMITTED).encode()
+    first = read(202, httpx.Headers({}), body)
+    assert (first.message_ids, first.cost, first.balance, first.replayed) == (["7"], 1, 9, False)
+    assert [m.error for m in first.rejected] == ["invalid_number"]
+    again = read(202, httpx.Headers({"Idempotent-Replayed": "true"}), body)
+    assert again.replayed
+
+
+def _problem(status: int, code: str, **extra: Any) -> bytes:
+    return json.dumps(
+        {"type": f"https://centauro.dev/problems/{code}", "title": "T", "status": status,
+         "code": code, "detail": f"detail of {code}", **extra}
+    ).encode()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (401, "unauthorized", InvalidCredentials),
+        (402, "insufficient_credits", InsufficientCredits),
+        (404, "not_found", NotFound),
+        (409, "conflict", Conflict),
+        (409, "idempotency_conflict", IdempotencyConflict),
+        (413, "too_many_recipients", PayloadTooLarge),
+        (422, "validation_error", InvalidParameters),
+        (422, "no_valid_recipient", InvalidParameters),
+        (422, "missing_parameter", MissingParameters),
+        (429, "rate_limited", RateLimited),
+        (503, "unavailable", ServiceUnavailable),
+        (500, "internal_error", ServiceUnavailable),
+        (418, "teapot", APIError),
+    ],
+)
+def test_rest_problems_raise_their_class(status: int, code: str, cls: type[APIError]) -> None:
+    read = _rest.get_message(BASE, CREDS, "7").read
+    with pytest.raises(cls) as caught:
+        read(status, httpx.Headers({"Retry-After": "3"}), _problem(status, code))
+    error = caught.value
+    assert (error.code, error.problem_code, error.message) == (status, code, f"detail of {code}")
+    assert error.answer["status"] == status
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert (copy.code, copy.problem_code, copy.message) == (status, code, f"detail of {code}")
+
+
+def test_rest_402_and_429_carry_their_numbers() -> None:
+    read = _rest.balance(BASE, CREDS).read
+    with pytest.raises(InsufficientCredits) as short:
+        read(402, httpx.Headers({}), _problem(402, "insufficient_credits", needed=5, available=2))
+    assert (short.value.needed, short.value.available) == (5, 2)
+    with pytest.raises(RateLimited) as limited:
+        read(429, httpx.Headers({"Retry-After": "2"}), _problem(429, "rate_limited"))
+    assert limited.value.retry_after == 2.0
+    assert pickle.loads(pickle.dumps(limited.value)).retry_after == 2.0
+
+
+def test_compat_errors_have_no_problem_code() -> None:
+    assert api_error(305).problem_code == ""
+    assert InsufficientCredits().needed is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(502, b"<html>Bad Gateway</html>"), (200, b"<html>"), (200, b'{"balance": "x"}'),
+     (200, b"[]"), (404, b'{"detail": "Not Found"}')],
+)  # fmt: skip
+def test_rest_answers_outside_the_contract_are_protocol_errors(status: int, body: bytes) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        _rest.balance(BASE, CREDS).read(status, httpx.Headers({}), body)
+    assert caught.value.status_code == status
+
+
+def test_rest_health_reads_a_503_as_an_answer() -> None:
+    body = b'{"status":"degraded","version":"1","store":"unavailable","connectors":[]}'
+    health = _rest.health(BASE).read(503, httpx.Headers({}), body)
+    assert (health.ok, health.store) == (False, "unavailable")
+
+
+def test_rest_message_times_are_aware_datetimes() -> None:
+    body = json.dumps(
+        {"id": "1", "to": "+584141234567", "text": "x", "status": "sent", "error": None,
+         "segments": 1, "encoding": "gsm7", "cost": 1, "reference": None,
+         "category": "transactional", "connector": "sandbox",
+         "created_at": "2026-11-25T12:00:00+00:00", "scheduled_for": None,
+         "sent_at": "2026-11-25T12:00:01.5+00:00", "done_at": None,
+         "expires_at": "2026-11-26T12:00:00+00:00"}
+    ).encode()  # fmt: skip
+    message = _rest.get_message(BASE, CREDS, 1).read(200, httpx.Headers({}), body)
+    assert message.sent_at == datetime(2026, 11, 25, 12, 0, 1, 500000, tzinfo=UTC)
+    assert message.scheduled_for is None
+
+
+def test_a_rest_problem_is_not_a_compat_answer_even_for_the_php_dropin() -> None:
+    problem = b'{"type":"https://centauro.dev/problems/not_found","title":"Not found","status":404}'
+    with pytest.raises(ProtocolError):
+        _base.decode_answer(404, problem, any_http_status=True)

@@ -95,7 +95,17 @@ async def health(request: Request) -> Response:
             "in_flight": dispatcher.in_flight if dispatcher else 0,
             "writer": gateway.writer.stats() if gateway.writer else None,
             "connectors": [
-                {"name": s.name, "kind": s.kind, "state": s.state, "in_flight": s.in_flight}
+                {
+                    "name": s.name,
+                    "kind": s.kind,
+                    "state": s.state,
+                    "in_flight": s.in_flight,
+                    "queued": s.queued,
+                    "tps": round(s.tps, 1),
+                    "submitted": s.submitted,
+                    "last_error": s.last_error,
+                    "since": s.since.isoformat() if s.since else None,
+                }
                 for s in (c.status() for c in gateway.connectors)
             ],
         },

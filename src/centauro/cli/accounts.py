@@ -14,7 +14,9 @@ from centauro.domain.models import Account
 if TYPE_CHECKING:
     from centauro.service.accounts import NewCredentials
 
-app = typer.Typer(help="Cuentas de clientes: crear, recargar, deshabilitar, renovar secreto.")
+app = typer.Typer(
+    help="Cuentas de clientes: crear, recargar, ajustar límites, deshabilitar, renovar secreto."
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
 
@@ -28,6 +30,10 @@ def _row(a: Account) -> dict[str, Any]:
         "country": a.country,
         "balance": a.balance,
         "created_at": a.created_at,
+        "timezone": a.timezone,
+        "quiet_hours": a.quiet_hours,
+        "rate_limit": a.rate_limit,
+        "max_recipients": a.max_recipients,
     }
 
 
@@ -123,6 +129,84 @@ def topup(
         output.emit_json({"client_id": client_id, "amount": amount, "balance": balance})
     else:
         output.console.print(f"{texts.TOPPED_UP}: {client_id} → {balance} SMS")
+
+
+_KEEP: Any = object()
+
+
+def _limit(option: str, value: str | None, kind: type[float], as_json: bool) -> Any:
+    """A limit as typed: a number, "default" (None: the server's setting), or not given."""
+    if value is None:
+        return _KEEP
+    if value.strip().lower() == "default":
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        expected = texts.EXPECTED_NUMBER_OR_DEFAULT
+        message = texts.BAD_SETTING.format(option=option, value=value, expected=expected)
+        output.fail(message, as_json=as_json, code=2)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    name: Annotated[str | None, typer.Option(help="Nuevo nombre.")] = None,
+    country: Annotated[str | None, typer.Option(help="País por defecto: VE o CO.")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Zona horaria IANA, p. ej. America/Caracas.")
+    ] = None,
+    quiet_hours: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HH:MM-HH:MM|none",
+            help="Horas de silencio (hora local): el marketing espera a que terminen.",
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(metavar="N|default", help="Peticiones/s por servidor (0: sin límite)."),
+    ] = None,
+    max_recipients: Annotated[
+        str | None, typer.Option(metavar="N|default", help="Destinatarios por petición.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cambia nombre, país, zona horaria, horas de silencio y límites de una cuenta.
+
+    «default» devuelve un límite al valor del servidor. Los servidores en marcha aplican
+    los cambios en unos segundos.
+    """
+    from centauro.service import accounts as service
+
+    changes: dict[str, Any] = {"name": name, "country": country, "timezone": timezone}
+    if quiet_hours is not None:
+        changes["quiet_hours"] = quiet_hours
+    for key, value, kind in (
+        ("rate_limit", rate_limit, float),
+        ("max_recipients", max_recipients, int),
+    ):
+        parsed = _limit("--" + key.replace("_", "-"), value, kind, as_json)
+        if parsed is not _KEEP:
+            changes[key] = parsed
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                account = service.update(conn, client_id=client_id, now=now(), **changes)
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    row = _row(account)
+    if as_json:
+        output.emit_json(row)
+        return
+    output.console.print(f"[green]{texts.ACCOUNT_UPDATED.format(client_id=client_id)}[/green]")
+    rate = account.rate_limit
+    row["rate_limit"] = (
+        texts.SERVER_DEFAULT if rate is None else f"{rate:g}" if rate else texts.NO_LIMIT
+    )
+    row["max_recipients"] = account.max_recipients or texts.SERVER_DEFAULT
+    output.fields(row)
 
 
 def _set_enabled(ctx: typer.Context, client_id: str, enabled: bool, as_json: bool) -> None:

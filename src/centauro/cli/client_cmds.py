@@ -1,5 +1,8 @@
 """``centauro balance`` and ``centauro send``: the SDK from a shell, for any gateway.
 
+``send`` uses the CentauroSMS compat API, which any CentauroSMS-compatible gateway
+speaks; ``send --schedule`` needs scheduling, so it goes through Centauro's REST API.
+
 Configured from ``CENTAURO_URL``, ``CENTAURO_CLIENT_ID`` and ``CENTAURO_CLIENT_SECRET`` —
 not flags, so the secret stays out of shell history and process lists. This module
 imports nothing of the server (these commands run where only the SDK is installed), and
@@ -16,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -24,7 +28,7 @@ from rich.markup import escape
 from centauro.cli import output, texts
 
 if TYPE_CHECKING:
-    from centauro.client import Client, SendResult
+    from centauro.client import Client, SendResult, Submission
 
 T = TypeVar("T")
 
@@ -34,6 +38,18 @@ EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 3
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
+#: REST statuses and rejection reasons of ``send --schedule``, for people.
+REST_STATUS = {
+    "queued": "En cola",
+    "scheduled": "Programado",
+    "invalid_number": "Rechazado: número no válido",
+    "duplicate": "Rechazado: número repetido",
+    "opted_out": "Rechazado: el destinatario se dio de baja",
+}
+BAD_SCHEDULE = (
+    "--schedule debe ser una fecha y hora ISO 8601 con zona horaria, "
+    "p. ej. 2026-11-26T09:00:00-04:00 (recibido: {value})"
+)
 
 
 def _fail(
@@ -110,6 +126,35 @@ def _rows(result: SendResult) -> list[dict[str, Any]]:
     ]
 
 
+def _schedule(value: str, as_json: bool) -> datetime:
+    """An aware datetime from ``--schedule``; exit 2 (configuration) otherwise."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        _fail(
+            BAD_SCHEDULE.format(value=value),
+            kind="InvalidSchedule",
+            code=EXIT_CONFIG,
+            as_json=as_json,
+        )
+    return when
+
+
+def _submission_rows(result: Submission) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": m.to,
+            "message_id": m.id,
+            "status": m.status,
+            "error": m.error,
+            "accepted": m.accepted,
+        }
+        for m in result.messages
+    ]
+
+
 def send(
     numbers: Annotated[
         str,
@@ -118,6 +163,17 @@ def send(
         ),
     ],
     text: Annotated[str, typer.Argument(metavar="TEXTO", help="El mensaje.")],
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            "--schedule",
+            metavar="ISO8601",
+            help=(
+                "Programa el envío para esa fecha y hora, con zona horaria "
+                "(p. ej. 2026-11-26T09:00:00-04:00). Usa la API REST del gateway."
+            ),
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Envía un SMS a uno o varios números y muestra el resultado de cada uno.
@@ -126,6 +182,9 @@ def send(
 
     Salida: 0 al menos uno aceptado, 1 rechazado, 2 falta configuración, 3 sin conexión.
     """
+    if schedule is not None:
+        _send_scheduled(numbers, text, _schedule(schedule, as_json), as_json)
+        return
     result = _with_client(as_json, lambda client: client.send(numbers, text))
     rows = _rows(result)
     accepted, rejected = len(result.accepted), len(result.rejected)
@@ -138,6 +197,28 @@ def send(
             row["status"] = texts.STATUS_TEXTS.get(row["status_text"], row["status_text"])
         output.table(rows, ["number", "message_id", "status"])
         output.console.print(texts.SENT_SUMMARY.format(accepted=accepted, rejected=rejected))
+    _exit_if_none_accepted(accepted)
+
+
+def _send_scheduled(numbers: str, text: str, when: datetime, as_json: bool) -> None:
+    """``send --schedule``: ``POST /v1/messages`` with ``schedule_at``."""
+    to = [n.strip() for n in numbers.split(",") if n.strip()]
+    result = _with_client(as_json, lambda client: client.send_message(to, text, schedule_at=when))
+    rows = _submission_rows(result)
+    accepted, rejected = len(result.accepted), len(result.rejected)
+    if as_json:
+        output.emit_json(
+            {"messages": rows, "summary": {"accepted": accepted, "rejected": rejected}}
+        )
+    else:
+        for row in rows:
+            row["status"] = REST_STATUS.get(row["error"] or row["status"], row["status"])
+        output.table(rows, ["number", "message_id", "status"])
+        output.console.print(texts.SENT_SUMMARY.format(accepted=accepted, rejected=rejected))
+    _exit_if_none_accepted(accepted)
+
+
+def _exit_if_none_accepted(accepted: int) -> None:
     if not accepted:
         output.err_console.print(f"[red]Error:[/red] {texts.NONE_ACCEPTED}", soft_wrap=True)
         raise typer.Exit(EXIT_REFUSED)

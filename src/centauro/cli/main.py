@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from centauro import __version__
-from centauro.cli import accounts, client_cmds, connectors, db, inbound, messages, routes
+from centauro.cli import (
+    accounts,
+    client_cmds,
+    connectors,
+    db,
+    inbound,
+    messages,
+    routes,
+    suppressions,
+    webhooks,
+)
 from centauro.cli.context import State, database_url
 from centauro.cli.serve import serve
 from centauro.cli.smsc_sim import smsc_sim
@@ -25,6 +35,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
+app.add_typer(suppressions.app, name="suppressions")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("serve")(serve)
 app.command("balance")(client_cmds.balance)
 app.command("send")(client_cmds.send)

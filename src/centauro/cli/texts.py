@@ -136,3 +136,42 @@ STATUS_TEXTS = {
     "Rejected: duplicate number": "Rechazado: número repetido",
     "Rejected: opted out": "Rechazado: el destinatario se dio de baja",
 }
+
+# --- suppressions (opt-out list) and account settings ---
+NO_SUPPRESSIONS = "No hay números dados de baja."
+SUPPRESSION_ADDED = "{number} dado de baja: la cuenta ya no le enviará mensajes."
+SUPPRESSION_EXISTS = "{number} ya estaba dado de baja."
+SUPPRESSION_REMOVED = "{number} quitado de la lista de bajas: puede volver a recibir mensajes."
+SUPPRESSIONS_BAD_ANSWER = "Respuesta inesperada del gateway (HTTP {status})."
+URL_SCHEME = "debe empezar por http:// o https://"
+#: Who put a number on the list (the API's ``source``), for people.
+SUPPRESSION_SOURCES = {
+    "inbound": "respuesta del teléfono (BAJA/STOP)",
+    "api": "API",
+    "cli": "línea de órdenes",
+}
+#: The REST API's problem codes, for the suppressions commands (the English detail follows).
+SUPPRESSION_PROBLEMS = {
+    "invalid_number": ERRORS[errors.InvalidNumber],
+    "validation_error": "Petición no válida",
+    "invalid_request": "Petición no válida",
+    "unauthorized": ERRORS[errors.AuthenticationFailed],
+    "not_found": "El número no estaba dado de baja",
+    "rate_limited": "Demasiadas peticiones; intente de nuevo en unos segundos",
+    "unavailable": ERRORS[errors.Unavailable],
+    "internal_error": "Error interno del gateway",
+}
+ACCOUNT_UPDATED = "Cuenta actualizada: {client_id}"
+BAD_SETTING = "Valor no válido para {option}: {value!r} ({expected})"
+EXPECTED_NUMBER_OR_DEFAULT = "un número, o «default» para el valor del servidor"
+SERVER_DEFAULT = "(por defecto del servidor)"
+NO_LIMIT = "sin límite"
+LABELS.update(
+    {
+        "source": "Origen",
+        "timezone": "Zona horaria",
+        "quiet_hours": "Horas de silencio",
+        "rate_limit": "Peticiones/s",
+        "max_recipients": "Máx. destinatarios",
+    }
+)

@@ -186,12 +186,18 @@ def personalized_recipients(items: Sequence[PersonalizedItem]) -> list[dict[str,
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:
-    """The answer if it is a JSON object with a ``status``; ``None`` otherwise."""
+    """The answer if it is a JSON object with a ``status``; ``None`` otherwise.
+
+    A REST problem+json answer (``type``, ``title``, an int ``status``: what the gateway
+    says for a path that is not the compat door) is not a protocol answer either.
+    """
     try:
         answer = json.loads(content)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
         return None
-    if isinstance(answer, dict) and isinstance(answer.get("status"), str | int):
+    if not isinstance(answer, dict) or ("type" in answer and "title" in answer):
+        return None
+    if isinstance(answer.get("status"), str | int):
         return answer
     return None
 

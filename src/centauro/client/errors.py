@@ -1,25 +1,33 @@
 """Exceptions raised by the Centauro SDK.
 
-The tree::
+The tree (compat code | REST status and problem code)::
 
     CentauroSMSError                  base class: catch this to catch everything below
     ├── TransportError                no answer at all: connection refused, timeout, reset
-    ├── ProtocolError                 an answer, but not one the protocol allows
-    │                                 (not JSON, wrong shape, an HTTP status other than 200)
-    └── APIError(code, message)       the gateway answered one of the protocol's error codes
-        ├── MissingParameters         300  No se recibieron los parametros necesarios
-        ├── InvalidCredentials        301  Error de credenciales
-        ├── ServiceUnavailable        302  Servidores fuera de linea
-        ├── MissingOperation          303  Error grave no se recibio parametro de la API
-        ├── InvalidParameters         304  Los parametros no son correctos ...
-        └── InsufficientCredits       305  No tiene SMS disponibles para realizar este envio
+    ├── ProtocolError                 an answer, but not one the API allows
+    │                                 (not JSON, wrong shape, an unexpected HTTP status)
+    └── APIError(code, message)       the gateway refused the request
+        ├── MissingParameters         300 | 422 missing_parameter
+        ├── InvalidCredentials        301 | 401 unauthorized
+        ├── ServiceUnavailable        302 | 503 unavailable, 500 internal_error
+        ├── MissingOperation          303
+        ├── InvalidParameters         304 | 422 validation_error, invalid_*, no_valid_recipient
+        │   └── PayloadTooLarge             413 too_many_recipients, payload_too_large
+        ├── InsufficientCredits       305 | 402 insufficient_credits (.needed, .available)
+        ├── NotFound                        404 not_found
+        ├── Conflict                        409 conflict
+        │   └── IdempotencyConflict         409 idempotency_conflict
+        └── RateLimited                     429 rate_limited (.retry_after seconds)
+
+One class per meaning, whichever door said it: ``except InsufficientCredits`` catches the
+compat API's 305 and the REST API's 402 alike. ``code`` is the number the gateway answered
+— the protocol status (an int, ``exc.code == 305``, although the wire carries ``"305"``)
+from the compat API, the HTTP status from the REST API — and ``problem_code`` the REST
+problem's stable code (``"insufficient_credits"``; ``""`` from the compat API).
 
 ``Client`` and ``AsyncClient`` raise all of them. The PHP drop-in ``CentauroSMS`` returns
 the gateway's answer for codes 300–305 as the PHP class did, and raises only
 ``TransportError`` and ``ProtocolError`` (where PHP would have returned ``null``).
-
-The status codes are ints here (``exc.code == 305``), although the wire carries them as
-JSON strings: Python callers compare numbers, and :func:`api_error` does the conversion.
 """
 
 from __future__ import annotations
@@ -35,16 +43,22 @@ from centauro.compat.codes import Code
 __all__ = [
     "APIError",
     "CentauroSMSError",
+    "Conflict",
+    "IdempotencyConflict",
     "InsufficientCredits",
     "InvalidCredentials",
     "InvalidParameters",
     "MissingOperation",
     "MissingParameters",
+    "NotFound",
+    "PayloadTooLarge",
     "ProtocolError",
+    "RateLimited",
     "ServiceUnavailable",
     "TransportError",
     "api_error",
     "map_httpx_errors",
+    "problem_error",
 ]
 
 
@@ -74,10 +88,11 @@ class ProtocolError(CentauroSMSError):
 
 
 class APIError(CentauroSMSError):
-    """The gateway refused the request with a protocol error code.
+    """The gateway refused the request: a protocol error code, or a REST problem.
 
-    ``code`` is the status as an int, ``message`` the gateway's (Spanish) text and
-    ``answer`` the decoded JSON answer. Codes outside 300–305 raise this class itself.
+    ``code`` is the protocol status (300–305) or the HTTP status, ``message`` the gateway's
+    text, ``answer`` the decoded answer (the problem+json object from the REST API) and
+    ``problem_code`` the REST problem's code. Codes no subclass covers raise this class.
     """
 
     def __init__(
@@ -88,19 +103,34 @@ class APIError(CentauroSMSError):
         self.answer: dict[str, Any] = answer if answer is not None else {}
         super().__init__(f"{code}: {self.message}" if self.message else str(code))
 
+    @property
+    def problem_code(self) -> str:
+        """The REST problem's ``code`` (``"not_found"``…); ``""`` for compat answers."""
+        value = self.answer.get("code")
+        return value if isinstance(value, str) and "type" in self.answer else ""
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # Subclasses take no ``code`` argument; rebuild through the factory so pickling
-        # (multiprocessing, task queues) round-trips every class.
-        return (api_error, (self.code, self.message, self.answer))
+        # Subclasses take no ``code`` argument and may carry more attributes; rebuild
+        # through one function and restore the rest, so pickling (multiprocessing, task
+        # queues) round-trips every class.
+        return (_rebuild, (type(self), self.code, self.message, self.answer), self.__dict__)
+
+
+def _rebuild(cls: type[APIError], code: int, message: str, answer: dict[str, Any]) -> APIError:
+    if issubclass(cls, _Coded):
+        return cls(message, answer=answer, code=code)
+    return cls(code, message, answer=answer)
 
 
 class _Coded(APIError):
-    """An :class:`APIError` whose code is fixed by its class (``InvalidCredentials()``)."""
+    """An :class:`APIError` whose code defaults to its class's (``InvalidCredentials()``)."""
 
     status: int = 0
 
-    def __init__(self, message: str = "", *, answer: dict[str, Any] | None = None) -> None:
-        super().__init__(self.status, message, answer=answer)
+    def __init__(
+        self, message: str = "", *, answer: dict[str, Any] | None = None, code: int | None = None
+    ) -> None:
+        super().__init__(self.status if code is None else code, message, answer=answer)
 
 
 class MissingParameters(_Coded):
@@ -134,9 +164,58 @@ class InvalidParameters(_Coded):
 
 
 class InsufficientCredits(_Coded):
-    """305: the credits do not cover the whole request; nothing was sent."""
+    """305 / 402: the credits do not cover the whole request; nothing was sent."""
 
     status = 305
+
+    @property
+    def needed(self) -> int | None:
+        """Credits the request needed (REST answers only)."""
+        return _int(self.answer.get("needed"))
+
+    @property
+    def available(self) -> int | None:
+        """Credits the account had (REST answers only)."""
+        return _int(self.answer.get("available"))
+
+
+class PayloadTooLarge(InvalidParameters):
+    """413: more recipients than one request may carry, or a body over the size limit."""
+
+    status = 413
+
+
+class NotFound(_Coded):
+    """404: no such message, webhook or suppression for this account."""
+
+    status = 404
+
+
+class Conflict(_Coded):
+    """409: the record's state forbids it (a message already sent cannot be cancelled)."""
+
+    status = 409
+
+
+class IdempotencyConflict(Conflict):
+    """409: the ``Idempotency-Key`` was already used for a different request."""
+
+
+class RateLimited(_Coded):
+    """429: over the account's request rate; ``retry_after`` says how many seconds to wait."""
+
+    status = 429
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        answer: dict[str, Any] | None = None,
+        code: int | None = None,
+        retry_after: float = 1.0,
+    ) -> None:
+        super().__init__(message, answer=answer, code=code)
+        self.retry_after = retry_after
 
 
 _BY_CODE: dict[int, type[_Coded]] = {
@@ -160,11 +239,61 @@ def _default_text(code: int) -> str:
 
 
 def api_error(code: int, message: str = "", answer: dict[str, Any] | None = None) -> APIError:
-    """The most specific :class:`APIError` for *code* (the class itself for unknown codes)."""
+    """The most specific :class:`APIError` for compat *code* (the class itself if unknown)."""
     cls = _BY_CODE.get(code)
     if cls is None:
         return APIError(code, message, answer=answer)
     return cls(message, answer=answer)
+
+
+_BY_PROBLEM: dict[str, type[_Coded]] = {
+    "missing_parameter": MissingParameters,
+    "unauthorized": InvalidCredentials,
+    "unavailable": ServiceUnavailable,
+    "internal_error": ServiceUnavailable,
+    "too_many_recipients": PayloadTooLarge,
+    "payload_too_large": PayloadTooLarge,
+    "body_too_large": PayloadTooLarge,
+    "insufficient_credits": InsufficientCredits,
+    "not_found": NotFound,
+    "conflict": Conflict,
+    "idempotency_conflict": IdempotencyConflict,
+    "rate_limited": RateLimited,
+}
+_BY_STATUS: dict[int, type[_Coded]] = {
+    400: InvalidParameters,
+    401: InvalidCredentials,
+    402: InsufficientCredits,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: InvalidParameters,
+    429: RateLimited,
+    500: ServiceUnavailable,
+    503: ServiceUnavailable,
+}
+
+
+def problem_error(
+    status: int, problem: dict[str, Any], *, retry_after: float | None = None
+) -> APIError:
+    """The :class:`APIError` for a REST problem+json answer: by its ``code``, else by the
+    HTTP *status*, else :class:`APIError` itself."""
+    code = problem.get("code")
+    cls = _BY_PROBLEM.get(code) if isinstance(code, str) else None
+    cls = cls or _BY_STATUS.get(status)
+    detail, title = problem.get("detail"), problem.get("title")
+    message = detail if isinstance(detail, str) and detail else title
+    text = message if isinstance(message, str) else ""
+    if cls is None:
+        return APIError(status, text, answer=problem)
+    if cls is RateLimited:
+        return RateLimited(text, answer=problem, code=status, retry_after=retry_after or 1.0)
+    return cls(text, answer=problem, code=status)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @contextmanager

@@ -201,5 +201,8 @@ def list_all(conn: Connection) -> list[Account]:
     return store.all_accounts(conn)
 
 
-def ledger(conn: Connection, client_id: str, *, limit: int = 100) -> list[LedgerEntry]:
-    return store.ledger_entries(conn, get(conn, client_id).id, limit=limit)
+def ledger(
+    conn: Connection, client_id: str, *, limit: int = 100, before_id: int | None = None
+) -> list[LedgerEntry]:
+    """Newest first; ``before_id`` pages backwards."""
+    return store.ledger_entries(conn, get(conn, client_id).id, limit=limit, before_id=before_id)

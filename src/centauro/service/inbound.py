@@ -3,7 +3,8 @@
 An answer belongs to the account that last texted its sender. A message whose whole
 text is an opt-out keyword (STOP, BAJA, SALIR, CANCELAR, NO MAS — any case, accents,
 surrounding spaces or a final period) puts the sender on that account's suppression
-list; ALTA or START takes it off. Everything is stored, keyword or not.
+list (and withdraws that account's messages still scheduled for it); ALTA or START
+takes it off. Everything is stored, keyword or not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Connection
 from centauro.domain import numbers
 from centauro.domain.errors import InvalidNumber
 from centauro.service import events
+from centauro.service.suppressions import withdraw_scheduled
 from centauro.store import inbound as store
 from centauro.store import suppressions
 
@@ -65,7 +67,8 @@ def receive(conn: Connection, messages: Sequence[Inbound], now: datetime) -> int
             continue
         word = keyword(m.text)
         if word in OPT_OUT:
-            suppressions.add(conn, account_id, number, "inbound", now)
+            if suppressions.add(conn, account_id, number, "inbound", now):
+                withdraw_scheduled(conn, account_id, number, now)
         elif word in OPT_IN:
             suppressions.remove(conn, account_id, number)
         queued.append(

@@ -30,6 +30,9 @@ def find(
     recipient: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    reference: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Message]:
     if status is not None and status not in MessageState.__members__.values():
         raise InvalidRequest(f"unknown status: {status}")
@@ -39,7 +42,10 @@ def find(
         status=status,
         recipient=recipient,
         before_id=before_id,
-        limit=max(1, min(limit, MAX_PAGE)),
+        limit=max(1, min(limit, MAX_PAGE + 1)),  # + 1: a pager reads one row past its page
+        reference=reference,
+        since=since,
+        until=until,
     )
 
 

@@ -186,8 +186,14 @@ def listing(
     recipient: str | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    reference: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Message]:
-    """Messages newest first, filtered; ``before_id`` pages backwards."""
+    """Messages newest first, filtered; ``before_id`` pages backwards.
+
+    ``since <= created_at < until`` when given (aware datetimes).
+    """
     query = select(messages)
     if account_id is not None:
         query = query.where(messages.c.account_id == account_id)
@@ -195,6 +201,12 @@ def listing(
         query = query.where(messages.c.status == status)
     if recipient is not None:
         query = query.where(messages.c.recipient == recipient)
+    if reference is not None:
+        query = query.where(messages.c.reference == reference)
+    if since is not None:
+        query = query.where(messages.c.created_at >= since)
+    if until is not None:
+        query = query.where(messages.c.created_at < until)
     if before_id is not None:
         query = query.where(messages.c.id < before_id)
     rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit))

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from centauro.store import sql
+from centauro.store import sql, webhooks
 
 _RELEASE_ORPHANS = """
 UPDATE messages SET due_at = :now, claimed_by = NULL, updated_at = :now
@@ -66,7 +66,9 @@ def reap_all_but(conn: Connection, *, worker_id: str, now: datetime) -> int:
 
 
 def release_orphans(conn: Connection, *, now: datetime) -> int:
-    return sql.execute(conn, _RELEASE_ORPHANS, {"now": sql.stamp(conn, now)})
+    """Claims (messages and webhook deliveries) of workers that are gone become due now."""
+    released = sql.execute(conn, _RELEASE_ORPHANS, {"now": sql.stamp(conn, now)})
+    return released + webhooks.release_orphans(conn, now=now)
 
 
 def live(conn: Connection) -> list[tuple[str, str, int, datetime | None, datetime | None]]:

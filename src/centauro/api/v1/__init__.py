@@ -4,4 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from centauro.api.v1 import account, health, inbound, messages, suppressions, webhooks
+
 router = APIRouter(prefix="/v1")
+router.include_router(messages.router)
+router.include_router(account.router)
+router.include_router(inbound.router)
+router.include_router(health.router)
+router.include_router(suppressions.router)
+router.include_router(webhooks.router)

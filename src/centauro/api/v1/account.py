@@ -1,0 +1,63 @@
+"""``/v1/balance`` and ``/v1/ledger``: the account's credits and every change to them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, Security
+
+from centauro.api.v1 import paging
+from centauro.api.v1.auth import CurrentAccount
+from centauro.api.v1.schemas import (
+    BASIC_AUTH,
+    Balance,
+    Gw,
+    LedgerPage,
+    json_response,
+    problems,
+    stamp,
+)
+from centauro.domain.models import LedgerEntry
+from centauro.service import accounts as service
+
+router = APIRouter(tags=["account"], dependencies=[Security(BASIC_AUTH)])
+
+CURSOR_KIND = "l"
+
+
+@router.get("/balance", response_model=Balance, responses=problems(), summary="Credits left")
+async def balance(account: CurrentAccount, gateway: Gw) -> Response:
+    # Read now, not from the authenticated account: that one may be a cached copy.
+    current = await gateway.read(lambda c: service.get(c, account.client_id))
+    return json_response({"balance": current.balance})
+
+
+@router.get(
+    "/ledger",
+    response_model=LedgerPage,
+    responses=problems(),
+    summary="Charges, top-ups and refunds, newest first",
+)
+async def ledger(
+    account: CurrentAccount,
+    gateway: Gw,
+    limit: paging.Limit = 50,
+    cursor: paging.Cursor = None,
+) -> Response:
+    before = paging.decode(CURSOR_KIND, cursor)
+    rows = await gateway.read(
+        lambda c: service.ledger(c, account.client_id, limit=limit + 1, before_id=before)
+    )
+    shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda e: e.id)
+    return json_response({"data": [_entry(e) for e in shown], "next_cursor": next_cursor})
+
+
+def _entry(e: LedgerEntry) -> dict[str, object]:
+    return {
+        "id": str(e.id),
+        "kind": e.kind,
+        "amount": e.amount,
+        "balance_after": e.balance_after,
+        "message_id": str(e.message_id) if e.message_id is not None else None,
+        "messages": e.messages,
+        "note": e.note,
+        "created_at": stamp(e.created_at),
+    }

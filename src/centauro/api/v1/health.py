@@ -1,0 +1,44 @@
+"""``GET /v1/health``: no credentials, for load balancers and monitoring.
+
+``200`` while the store answers; ``503`` (same body, ``status: degraded``) when it does
+not, so a balancer takes this process out without parsing anything.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from centauro import __version__
+from centauro.api.v1.schemas import Gw, Health, json_response
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The store is unreachable"}},
+    summary="Liveness, store and connectors",
+)
+async def health(gateway: Gw) -> Response:
+    store_ok = await gateway.store_ok()
+    connectors = [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "state": s.state,
+            "in_flight": s.in_flight,
+            "queued": s.queued,
+            "tps": round(s.tps, 1),
+        }
+        for s in (c.status() for c in gateway.connectors)
+    ]
+    return json_response(
+        {
+            "status": "ok" if store_ok else "degraded",
+            "version": __version__,
+            "store": "ok" if store_ok else "unavailable",
+            "connectors": connectors,
+        },
+        status=200 if store_ok else 503,
+    )
