@@ -175,8 +175,9 @@ def update(
 ) -> None:
     """Cambia nombre, país, zona horaria, horas de silencio y límites de una cuenta.
 
-    «default» devuelve un límite al valor del servidor. Los servidores en marcha aplican
-    los cambios en unos segundos.
+    «default» devuelve un límite al valor del servidor.
+
+    Los servidores en marcha aplican los cambios en unos segundos.
     """
     from centauro.service import accounts as service
 
