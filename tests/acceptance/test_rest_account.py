@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from centauro.service import accounts as account_service
 from centauro.service import inbound as inbound_service
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
@@ -34,7 +35,11 @@ def gw(
 def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    env = {"CENTAURO_MAX_RECIPIENTS": "5", "CENTAURO_RATE_LIMIT": "2"}
+    env = {
+        "CENTAURO_MAX_RECIPIENTS": "5",
+        "CENTAURO_RATE_LIMIT": "2",
+        "CENTAURO_MAX_BODY_BYTES": "4096",
+    }
     with running_gateway(request.param, tmp_path_factory, env=env) as gateway:
         yield gateway
 
@@ -133,7 +138,10 @@ def test_health_needs_no_credentials(gw: Gateway) -> None:
     health = ok(gw.http.get("/v1/health"))
     assert (health["status"], health["store"]) == ("ok", "ok")
     assert health["version"]
-    assert {"name", "kind", "state", "in_flight", "queued", "tps"} <= set(health["connectors"][0])
+    [sandbox] = health["connectors"]
+    assert sandbox["state"] == "up"
+    assert datetime.fromisoformat(sandbox["up_since"]).tzinfo is not None
+    assert {"in_flight", "queued", "tps", "submitted", "last_error"} <= set(sandbox)
 
 
 def test_openapi_and_docs_are_served(gw: Gateway) -> None:
@@ -178,6 +186,20 @@ def test_too_many_recipients_is_413(limited: Gateway) -> None:
     assert response.status_code == 413, response.text
     limit = ok(rest(limited, account, "GET", "/balance"))
     assert limit == {"balance": 100}
+
+
+def test_a_body_over_the_limit_is_a_413_problem_and_sends_nothing(limited: Gateway) -> None:
+    account = limited.account(100)
+    body = {"to": fresh(), "text": "x" * 5000}
+    response = rest(limited, account, "POST", "/messages", json=body)
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "payload_too_large"
+    assert problem["type"].endswith("/payload_too_large")
+    assert problem["status"] == 413
+    with limited.db.read() as conn:
+        assert account_service.get(conn, account.client_id).balance == 100
 
 
 def test_over_the_request_rate_is_429_with_retry_after(limited: Gateway) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -114,12 +115,15 @@ async def health(request: Request) -> Response:
 
 
 def _too_large(path: str, status: int) -> tuple[str, bytes]:
+    """The answer to a body over the limit (413) or shorter than it said (400)."""
     if path.startswith(COMPAT_PATHS):
         return compat.JSON, wire.encode_error(codes.Code.BAD_PARAMETERS)
-    return (
-        "application/problem+json",
-        b'{"type":"about:blank","title":"Request body too large","status":413,'
-        b'"code":"body_too_large"}'
-        if status == 413
-        else b'{"type":"about:blank","title":"Bad request","status":400,"code":"bad_request"}',
-    )
+    code, title = _BODY_PROBLEMS[status]
+    body = {"type": problems.TYPE_BASE + code, "title": title, "status": status, "code": code}
+    return problems.PROBLEM_JSON, json.dumps(body, separators=(",", ":")).encode()
+
+
+_BODY_PROBLEMS = {
+    413: ("payload_too_large", "Request body too large"),
+    400: ("bad_request", "Bad request"),
+}

@@ -148,7 +148,17 @@ def inbound_message(d: dict[str, Any]) -> InboundMessage:
 
 def health_answer(d: dict[str, Any]) -> Health:
     connectors = [
-        ConnectorHealth(c["name"], c["kind"], c["state"], c["in_flight"], c["queued"], c["tps"])
+        ConnectorHealth(
+            c["name"],
+            c["kind"],
+            c["state"],
+            c["in_flight"],
+            c["queued"],
+            c["tps"],
+            c.get("submitted", 0),
+            c.get("last_error"),
+            _opt_time(c.get("up_since")),
+        )
         for c in d["connectors"]
     ]
     return Health(d["status"], d["version"], d["store"], connectors)

@@ -204,6 +204,9 @@ class ConnectorHealth:
     in_flight: int
     queued: int
     tps: float
+    submitted: int = 0  #: parts submitted since that server process started
+    last_error: str | None = None
+    up_since: datetime | None = None  #: when the bind's current state began
 
 
 @dataclass(frozen=True, slots=True)

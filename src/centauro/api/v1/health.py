@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from centauro import __version__
-from centauro.api.v1.schemas import Gw, Health, json_response
+from centauro.api.v1.schemas import Gw, Health, json_response, stamp
 
 router = APIRouter(tags=["ops"])
 
@@ -30,6 +30,9 @@ async def health(gateway: Gw) -> Response:
             "in_flight": s.in_flight,
             "queued": s.queued,
             "tps": round(s.tps, 1),
+            "submitted": s.submitted,
+            "last_error": s.last_error,
+            "up_since": stamp(s.since),
         }
         for s in (c.status() for c in gateway.connectors)
     ]

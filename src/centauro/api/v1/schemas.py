@@ -209,6 +209,9 @@ class ConnectorHealth(BaseModel):
     in_flight: int
     queued: int
     tps: float
+    submitted: int = Field(description="Parts submitted since this process started")
+    last_error: str | None = Field(description="The last bind or submit error, if any")
+    up_since: datetime | None = Field(description="When the current bind came up (or went down)")
 
 
 class Health(BaseModel):
