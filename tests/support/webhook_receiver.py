@@ -105,6 +105,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender died mid-request (a kill -9 test): nothing was delivered.
+                self.close_connection = True
+                return
             receiver.record(
                 Received(
                     self.path,
