@@ -47,6 +47,7 @@ from centauro.api.v1.schemas import (
 )
 from centauro.domain import numbers
 from centauro.domain.errors import CentauroError, InvalidRequest, NotFound
+from centauro.domain.ids import parse_id
 from centauro.domain.models import Account, Message
 from centauro.domain.states import MessageState
 from centauro.runtime import Gateway
@@ -290,9 +291,10 @@ async def list_messages(
 
 def _message_id(raw: str) -> int:
     """A path id as a store id; anything that cannot be one is simply not found."""
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= paging.MAX_ID:
+    message = parse_id(raw)
+    if message is None:
         raise NotFound(f"no message {raw}")
-    return int(raw)
+    return message
 
 
 def message_json(m: Message) -> dict[str, Any]:
