@@ -152,16 +152,16 @@ def health_answer(d: dict[str, Any]) -> Health:
             c["name"],
             c["kind"],
             c["state"],
-            c["in_flight"],
-            c["queued"],
-            c["tps"],
-            c.get("submitted", 0),
+            c.get("in_flight"),
+            c.get("queued"),
+            c.get("tps"),
+            c.get("submitted"),
             c.get("last_error"),
             _opt_time(c.get("up_since")),
         )
-        for c in d["connectors"]
+        for c in d.get("connectors") or ()
     ]
-    return Health(d["status"], d["version"], d["store"], connectors)
+    return Health(d["status"], d.get("version"), d.get("store"), connectors)
 
 
 def webhook(d: dict[str, Any]) -> Webhook:

@@ -206,19 +206,33 @@ class ConnectorHealth(BaseModel):
     name: str
     kind: str
     state: str
-    in_flight: int
-    queued: int
-    tps: float
-    submitted: int = Field(description="Parts submitted since this process started")
-    last_error: str | None = Field(description="The last bind or submit error, if any")
     up_since: datetime | None = Field(description="When the current bind came up (or went down)")
+    in_flight: int | None = Field(None, description="Operator only")
+    queued: int | None = Field(None, description="Operator only")
+    tps: float | None = Field(None, description="Operator only")
+    submitted: int | None = Field(
+        None, description="Operator only: parts submitted since this process started"
+    )
+    last_error: str | None = Field(None, description="Operator only: the last bind or submit error")
+
+
+class WriterHealth(BaseModel):
+    jobs: int
+    commits: int
+    busy_seconds: float
 
 
 class Health(BaseModel):
+    """Anonymous callers get ``status`` only; the rest needs credentials (docs/rest.md)."""
+
     status: Literal["ok", "degraded"]
-    version: str
-    store: Literal["ok", "unavailable"]
-    connectors: list[ConnectorHealth]
+    version: str | None = Field(None, description="Accounts and operator")
+    store: Literal["ok", "unavailable"] | None = Field(None, description="Accounts and operator")
+    connectors: list[ConnectorHealth] | None = Field(None, description="Accounts and operator")
+    in_flight: int | None = Field(
+        None, description="Operator only: messages between claim and record"
+    )
+    writer: WriterHealth | None = Field(None, description="Operator only: group-commit writer load")
 
 
 class ValidationIssue(BaseModel):
