@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from centauro.domain import inputs
 from centauro.domain.errors import Conflict, InvalidRequest, NotFound
 from centauro.service.events import EVENTS
 from centauro.store import webhooks as store
@@ -114,7 +115,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     Pure: literal addresses and ``localhost`` names only. :func:`check_resolved` looks up
     a host name's addresses (blocking; run it off the event loop and the writer).
     """
-    url = url.strip()
+    url = inputs.check_line("url", url).strip()
     if not url or len(url) > MAX_URL:
         raise InvalidRequest(f"url must be 1..{MAX_URL} characters")
     try:

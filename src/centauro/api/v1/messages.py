@@ -45,7 +45,7 @@ from centauro.api.v1.schemas import (
     stamp,
     to_json,
 )
-from centauro.domain import numbers
+from centauro.domain import inputs, numbers
 from centauro.domain.errors import CentauroError, InvalidRequest, NotFound
 from centauro.domain.ids import parse_id
 from centauro.domain.models import Account, Message
@@ -269,6 +269,8 @@ async def list_messages(
     cursor: paging.Cursor = None,
 ) -> Response:
     before = paging.decode(CURSOR_KIND, cursor)
+    if reference is not None:
+        inputs.check_line("reference", reference)
     recipient = None
     if to is not None:
         recipient = numbers.normalize(to, numbers.parse_country(account.country)).e164

@@ -20,6 +20,7 @@ from fastapi.security import HTTPBasic
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import HTTPConnection
 
+from centauro.domain import inputs
 from centauro.runtime import Gateway
 
 MessageStatus = Literal[
@@ -49,7 +50,7 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
-    if any(c.isspace() or ord(c) < 0x20 for c in value):
+    if any(c.isspace() for c in value) or inputs.first_forbidden(value) is not None:
         raise ValueError("must not contain spaces or control characters")
     return value
 
