@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///centauro.sqlite3"
 
@@ -65,6 +65,9 @@ class Settings:
     webhook_poll_seconds: float = 0.5
     #: Days a finished (delivered or failed) webhook delivery stays in the log.
     webhook_retention_days: float = 7.0
+    #: Bearer token that shows every health figure (``/health``, ``/v1/health``) to the
+    #: operator's monitoring; unset: only accounts see details, and fewer of them.
+    operator_token: str = field(default="", repr=False)
     log_level: str = "INFO"
 
     @classmethod

@@ -161,9 +161,10 @@ class Gateway:
         return await self.writer.run(fn)
 
     async def store_ok(self) -> bool:
-        """Whether a read reaches the store now."""
+        """Whether a read reaches our tables now (``SELECT 1`` alone passes on a database
+        that lost its schema)."""
         try:
-            await self.read(lambda c: c.execute(text("SELECT 1")).scalar())
+            await self.read(lambda c: c.execute(text("SELECT 1 FROM accounts LIMIT 1")).scalar())
         except Exception:  # noqa: BLE001 - a health probe reports, it never raises
             return False
         return True

@@ -135,13 +135,7 @@ def test_inbound_lists_the_answers_to_this_account_only(gw: Gateway) -> None:
 
 
 def test_health_needs_no_credentials(gw: Gateway) -> None:
-    health = ok(gw.http.get("/v1/health"))
-    assert (health["status"], health["store"]) == ("ok", "ok")
-    assert health["version"]
-    [sandbox] = health["connectors"]
-    assert sandbox["state"] == "up"
-    assert datetime.fromisoformat(sandbox["up_since"]).tzinfo is not None
-    assert {"in_flight", "queued", "tps", "submitted", "last_error"} <= set(sandbox)
+    assert ok(gw.http.get("/v1/health")) == {"status": "ok"}  # details: tests/…/test_rest_health
 
 
 def test_openapi_and_docs_are_served(gw: Gateway) -> None:

@@ -159,10 +159,12 @@ def test_inbound_and_health(gw: Gateway) -> None:
     with client(gw, account) as sdk:
         assert sdk.list_inbound().data == []
         assert list(sdk.iter_inbound()) == []
-        health = sdk.health()
+        health = sdk.health()  # as the account: states, not the operator's figures
         assert health.ok
         assert health.store == "ok"
         assert health.connectors[0].name == "sandbox"
+        assert health.connectors[0].last_error is None
+        assert health.connectors[0].submitted is None
 
 
 def test_suppressions_from_the_sdk(gw: Gateway) -> None:

@@ -473,8 +473,14 @@ def test_rest_path_values_are_escaped() -> None:
     )
 
 
-def test_rest_health_sends_no_credentials() -> None:
+def test_rest_health_sends_credentials_only_when_given() -> None:
     assert "Authorization" not in dict(_rest.health(BASE).request.headers)
+    assert dict(_rest.health(BASE, CREDS).request.headers)["Authorization"].startswith("Basic ")
+
+
+def test_rest_health_reads_the_anonymous_answer() -> None:
+    health = _rest.health(BASE).read(200, httpx.Headers({}), b'{"status":"ok"}')
+    assert (health.ok, health.version, health.store, health.connectors) == (True, None, None, [])
 
 
 SUBMITTED = {

@@ -1,4 +1,4 @@
-"""The ASGI application: compat routes, health, body-size limit, gateway life cycle."""
+"""The ASGI application: compat routes, REST v1, body-size limit, gateway life cycle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from centauro import __version__
@@ -45,7 +44,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
         redoc_url=None,
     )
     app.state.gateway = gateway
-    app.add_api_route("/health", health, methods=["GET"], tags=["ops"], include_in_schema=False)
+    # The first health path, kept for existing monitors: the same answer as /v1/health.
+    app.add_api_route(
+        "/health", v1.health.health, methods=["GET"], tags=["ops"], include_in_schema=False
+    )
     problems.install(app)
     app.include_router(v1.router)
     return BodySizeLimit(CompatFront(app), max_bytes=settings.max_body_bytes, answer=_too_large)
@@ -81,37 +83,6 @@ class CompatFront:
         else:
             response = compat.method_not_allowed()
         await response(scope, receive, send)
-
-
-async def health(request: Request) -> Response:
-    """Liveness and a glance at delivery: store reachable, queue and connectors."""
-    gateway: Gateway = request.app.state.gateway
-    store = "ok" if await gateway.store_ok() else "unavailable"
-    dispatcher = gateway.dispatcher
-    return JSONResponse(
-        {
-            "status": "ok" if store == "ok" else "degraded",
-            "version": __version__,
-            "store": store,
-            "in_flight": dispatcher.in_flight if dispatcher else 0,
-            "writer": gateway.writer.stats() if gateway.writer else None,
-            "connectors": [
-                {
-                    "name": s.name,
-                    "kind": s.kind,
-                    "state": s.state,
-                    "in_flight": s.in_flight,
-                    "queued": s.queued,
-                    "tps": round(s.tps, 1),
-                    "submitted": s.submitted,
-                    "last_error": s.last_error,
-                    "since": s.since.isoformat() if s.since else None,
-                }
-                for s in (c.status() for c in gateway.connectors)
-            ],
-        },
-        status_code=200 if store == "ok" else 503,
-    )
 
 
 def _too_large(path: str, status: int) -> tuple[str, bytes]:

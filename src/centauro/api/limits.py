@@ -11,6 +11,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from centauro.domain.ids import parse_ascii_int
+
 #: Builds the (content type, body) of the 413 answer for a request path.
 TooLargeBody = Callable[[str, int], tuple[str, bytes]]
 
@@ -34,10 +36,8 @@ class BodySizeLimit:
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
+                parsed = parse_ascii_int(value.decode("latin-1"), max_digits=18)
+                declared = -1 if parsed is None else parsed
                 if declared > self.max_bytes or declared < 0:
                     await self._reject(scope, send, 413 if declared >= 0 else 400)
                     return

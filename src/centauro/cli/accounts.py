@@ -8,6 +8,7 @@ import typer
 
 from centauro.cli import output, texts
 from centauro.cli.context import now, store
+from centauro.domain import inputs
 from centauro.domain.errors import CentauroError
 from centauro.domain.models import Account
 
@@ -19,6 +20,19 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
+
+CONTROL_CHARACTER = (
+    "{option} no puede contener caracteres de control (U+{code:04X} en la posición {position})."
+)
+
+
+def _printable(option: str, value: str | None, as_json: bool) -> None:
+    """Refuse a value with a control character in Spanish (domain.inputs has the rule)."""
+    found = inputs.first_forbidden(value) if value is not None else None
+    if found is not None:
+        position, char = found
+        message = CONTROL_CHARACTER.format(option=option, code=ord(char), position=position)
+        output.fail(message, as_json=as_json)
 
 
 def _row(a: Account) -> dict[str, Any]:
@@ -71,6 +85,9 @@ def create(
 ) -> None:
     """Crea una cuenta y muestra su client_id y client_secret (una sola vez)."""
     from centauro.service import accounts as service
+
+    _printable("El nombre", name, as_json)
+    _printable("--client-id", client_id, as_json)
 
     with store(ctx, as_json=as_json) as db:
         try:
@@ -181,6 +198,7 @@ def update(
     """
     from centauro.service import accounts as service
 
+    _printable("--name", name, as_json)
     changes: dict[str, Any] = {"name": name, "country": country, "timezone": timezone}
     if quiet_hours is not None:
         changes["quiet_hours"] = quiet_hours

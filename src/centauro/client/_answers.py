@@ -26,6 +26,7 @@ from centauro.client._models import (
     WebhookDelivery,
 )
 from centauro.client.errors import ProtocolError, problem_error
+from centauro.domain.ids import parse_ascii_int
 
 T = TypeVar("T")
 
@@ -53,7 +54,7 @@ def decode(
         return data
     if isinstance(data, dict) and isinstance(data.get("code"), str):
         retry = headers.get("retry-after")
-        seconds = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+        seconds = _seconds(retry)
         raise problem_error(status, data, retry_after=seconds)
     raise ProtocolError(
         f"the gateway answered HTTP {status} without a problem+json body",
@@ -152,16 +153,16 @@ def health_answer(d: dict[str, Any]) -> Health:
             c["name"],
             c["kind"],
             c["state"],
-            c["in_flight"],
-            c["queued"],
-            c["tps"],
-            c.get("submitted", 0),
+            c.get("in_flight"),
+            c.get("queued"),
+            c.get("tps"),
+            c.get("submitted"),
             c.get("last_error"),
             _opt_time(c.get("up_since")),
         )
-        for c in d["connectors"]
+        for c in d.get("connectors") or ()
     ]
-    return Health(d["status"], d["version"], d["store"], connectors)
+    return Health(d["status"], d.get("version"), d.get("store"), connectors)
 
 
 def webhook(d: dict[str, Any]) -> Webhook:
@@ -183,3 +184,11 @@ def suppression(d: dict[str, Any]) -> Suppression:
 
 def nothing(status: int, headers: Mapping[str, str], content: bytes) -> None:
     decode(status, headers, content, ok=(204,))
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (``"2"``, ``"1.5"``); None for a date or anything else."""
+    whole, dot, fraction = (value or "").partition(".")
+    if parse_ascii_int(whole) is None or (dot and parse_ascii_int(fraction) is None):
+        return None
+    return float(f"{whole}.{fraction or 0}")

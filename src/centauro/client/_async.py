@@ -187,7 +187,7 @@ class AsyncClient:
         )
 
     async def health(self) -> Health:
-        return await self._call(_rest.health(self.base_url))
+        return await self._call(_rest.health(self.base_url, self._creds))
 
     async def create_webhook(
         self, url: str, events: Sequence[str] | None = None, *, idempotency_key: str | None = None

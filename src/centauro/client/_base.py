@@ -25,6 +25,7 @@ from centauro.client._models import Personalized, SendResult, SentMessage
 from centauro.client.errors import ProtocolError, api_error
 from centauro.compat.codes import OPERATION_FIELD
 from centauro.compat.phpurl import encode_field, php_urlencode
+from centauro.domain.ids import parse_ascii_int
 
 #: Seconds each network step (connect, send, each read) may take before a ``TransportError``.
 DEFAULT_TIMEOUT = 10.0
@@ -238,11 +239,12 @@ def decode_answer(
 def check_code(answer: Mapping[str, Any]) -> None:
     """Raise the ``APIError`` subclass for a non-``200`` status; return for ``200``."""
     status = str(answer.get("status", ""))
-    if not status.isdigit():
+    code = parse_ascii_int(status, max_digits=3)
+    if code is None:
         raise ProtocolError(f"status is not a number: {status[:20]!r}")
     if status == "200":
         return
-    raise api_error(int(status), _error_text(answer), dict(answer))
+    raise api_error(code, _error_text(answer), dict(answer))
 
 
 def parse_balance(answer: Mapping[str, Any]) -> int:
@@ -252,8 +254,9 @@ def parse_balance(answer: Mapping[str, Any]) -> int:
     value = response.get("sms_disponibles") if isinstance(response, Mapping) else None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    parsed = parse_ascii_int(value) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise ProtocolError(f"no sms_disponibles in the answer: {response!r:.200}")
 
 

@@ -201,21 +201,25 @@ class ConnectorHealth:
     name: str
     kind: str
     state: str
-    in_flight: int
-    queued: int
-    tps: float
-    submitted: int = 0  #: parts submitted since that server process started
+    #: The figures below are shown to the operator only (None to an account).
+    in_flight: int | None = None
+    queued: int | None = None
+    tps: float | None = None
+    submitted: int | None = None  #: parts submitted since that server process started
     last_error: str | None = None
     up_since: datetime | None = None  #: when the bind's current state began
 
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    """``GET /v1/health``; a gateway whose store is down answers it too (``ok`` False)."""
+    """``GET /v1/health``; a gateway whose store is down answers it too (``ok`` False).
+
+    ``version``, ``store`` and ``connectors`` come with credentials only.
+    """
 
     status: str  #: ``ok`` or ``degraded``
-    version: str
-    store: str  #: ``ok`` or ``unavailable``
+    version: str | None = None
+    store: str | None = None  #: ``ok`` or ``unavailable``
     connectors: list[ConnectorHealth] = field(default_factory=list)
 
     @property

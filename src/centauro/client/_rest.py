@@ -229,9 +229,10 @@ def inbound(
     return _paged(base_url, creds, "/inbound", inbound_message, limit, cursor)
 
 
-def health(base_url: str) -> Call[Health]:
-    """``/v1/health`` needs no credentials; a ``503`` still carries the health answer."""
-    return Call(request(base_url, None, "GET", "/health"), reader(health_answer, ok=(200, 503)))
+def health(base_url: str, creds: Credentials | None = None) -> Call[Health]:
+    """``/v1/health``: without credentials only ``status``; with an account's, the version,
+    store and connector states. A ``503`` still carries the health answer."""
+    return Call(request(base_url, creds, "GET", "/health"), reader(health_answer, ok=(200, 503)))
 
 
 def create_webhook(

@@ -204,8 +204,8 @@ class Client:
         )
 
     def health(self) -> Health:
-        """``GET /v1/health`` (no credentials used); ``ok`` is False when the store is down."""
-        return self._call(_rest.health(self.base_url))
+        """``GET /v1/health`` as this account; ``ok`` is False when the store is down."""
+        return self._call(_rest.health(self.base_url, self._creds))
 
     def create_webhook(
         self, url: str, events: Sequence[str] | None = None, *, idempotency_key: str | None = None

@@ -19,6 +19,8 @@ import hashlib
 import hmac
 import time
 
+from centauro.domain.ids import parse_ascii_int
+
 __all__ = ["callback_secret", "verify_signature"]
 
 DEFAULT_TOLERANCE = 300
@@ -49,8 +51,8 @@ def verify_signature(
         name, sep, value = part.strip().partition("=")
         if not sep:
             continue
-        if name == "t" and value.isascii() and value.isdigit():
-            timestamp = int(value)
+        if name == "t" and (seconds := parse_ascii_int(value)) is not None:
+            timestamp = seconds
         elif name == "v1":
             signatures.append(value.strip())
     if timestamp is None or not signatures:

@@ -13,8 +13,10 @@ must answer ``301`` even when the payload is also missing or broken):
    ``300`` (the parameter the operation needs is, in effect, missing).
 
 Errors are raised as our exception tree; :func:`centauro.compat.codes.code_for` maps them.
-Text is not validated here: NUL and other control characters pass through, and the caller
-runs ``centauro.domain.text.check_sendable`` on them.
+Text is not validated here: NUL and other control characters pass through, and the
+service runs ``centauro.domain.text.check_sendable`` and ``centauro.domain.inputs`` on
+texts, names and references (``304`` too). Only ``client_id`` is checked here, before
+it is looked up.
 
 Answers are built with :mod:`json` and then made identical to PHP's ``json_encode``
 defaults: ``/`` escaped as ``\\/``, DEL (0x7f) left raw. Non-ASCII is ``\\uXXXX`` with
@@ -34,6 +36,7 @@ from typing import NamedTuple, NoReturn
 from centauro.compat.codes import OPERATION_FIELD, Code
 from centauro.compat.phpurl import decode_field
 from centauro.domain.errors import MissingParameter, UndecodableField, UnknownOperation
+from centauro.domain.inputs import first_forbidden
 
 __all__ = [
     "CompatRequest",
@@ -133,6 +136,8 @@ def read_envelope(fields: Mapping[str, str]) -> Envelope:
     client_secret = fields.get("client_secret", "")
     if not client_secret:
         raise MissingParameter("client_secret")
+    if first_forbidden(client_id) is not None:  # no id holds one; the store may not take it
+        raise UndecodableField("client_id", "client_id holds a control character")
     try:
         return Envelope(client_id, client_secret, Operation(operation))
     except ValueError:

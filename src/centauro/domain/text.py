@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 from centauro.domain.errors import InvalidText
+from centauro.domain.inputs import TEXT_FORBIDDEN, describe, first_forbidden
 
 MAX_SEGMENTS_DEFAULT = 10
 """How many segments one message may take unless the account says otherwise."""
@@ -85,7 +86,6 @@ _GSM7_EXTENSION = _characters(BASIC_CHARACTER_SET_EXTENSION)
 _NOT_GSM7 = _char_class(_GSM7_BASIC | _GSM7_EXTENSION, negate=True)
 _GSM7_ESCAPED = _char_class(_GSM7_EXTENSION)
 _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
-_FORBIDDEN = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 _LIMITS: dict[Encoding, tuple[int, int]] = {
     Encoding.GSM7: (_GSM7_SINGLE, _GSM7_PART),
@@ -186,9 +186,7 @@ def check_sendable(text: str) -> None:
     """
     if not text:
         raise InvalidText("text is empty")
-    found = _FORBIDDEN.search(text)
-    if found is None:
-        return
-    char = found.group()
-    kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
-    raise InvalidText(f"text contains {kind} (U+{ord(char):04X}) at position {found.start()}")
+    found = first_forbidden(text, TEXT_FORBIDDEN)
+    if found is not None:
+        position, char = found
+        raise InvalidText(f"text contains {describe(char)} at position {position}")

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from centauro.domain import schedule
+from centauro.domain import inputs, schedule
 from centauro.domain.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
 from centauro.domain.models import Account, LedgerEntry
 from centauro.domain.numbers import Country, parse_country
@@ -42,7 +42,7 @@ def create(
     client_secret: str | None = None,
 ) -> NewCredentials:
     """Open an account with ``credits`` (recorded as its first ledger top-up)."""
-    name = name.strip()
+    name = inputs.check_line("name", name).strip()
     if not name:
         raise InvalidRequest("account name is empty")
     if credits < 0 or credits > MAX_TOPUP:
@@ -51,7 +51,7 @@ def create(
         country_code = parse_country(country)
     except ValueError:
         raise InvalidRequest(f"unsupported country: {country}") from None
-    client_id = (client_id or credentials.new_client_id()).strip()
+    client_id = inputs.check_line("client_id", client_id or credentials.new_client_id()).strip()
     if not client_id or len(client_id) > 64:
         raise InvalidRequest("client_id must have 1 to 64 characters")
     if store.by_client_id(conn, client_id) is not None:
@@ -148,7 +148,7 @@ def update(
     account = get(conn, client_id)
     values: dict[str, object] = {}
     if name is not None:
-        if not name.strip():
+        if not inputs.check_line("name", name).strip():
             raise InvalidRequest("account name is empty")
         values["name"] = name.strip()
     if country is not None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from centauro.domain import numbers, schedule, text
+from centauro.domain import inputs, numbers, schedule, text
 from centauro.domain.errors import (
     AuthenticationFailed,
     InsufficientCredits,
@@ -120,6 +120,10 @@ def plan(
     items: list[Item] = []
     cost = 0
     for r in recipients:
+        if r.name:
+            inputs.check_line("name", r.name)
+        if r.reference:
+            inputs.check_line("reference", r.reference)
         body = shared_text if shared_text is not None else r.text
         if body is None or body == "":
             raise MissingParameter("msg")

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from centauro.domain import inputs
 from centauro.domain.errors import Conflict, InvalidRequest, NotFound
 from centauro.service.events import EVENTS
 from centauro.store import webhooks as store
@@ -48,12 +49,64 @@ class Registered:
 # -- targets ----------------------------------------------------------------------------
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  #: RFC 6052 well-known prefix: v4 in the low 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  #: RFC 8215 local-use: never public
+_EMBEDDED = ipaddress.IPv6Network("::/96")  #: IPv4-compatible ``::a.b.c.d`` (deprecated)
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")  #: RFC 6598 carrier-grade NAT
+
+
 def is_private(address: str) -> bool:
-    """Whether an IP address is anything but a public unicast one."""
+    """Whether an IP address is anything but a public unicast one.
+
+    An IPv6 address that carries an IPv4 one (mapped ``::ffff:a.b.c.d``, compatible
+    ``::a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d``, 6to4 ``2002:AABB:CCDD::``, Teredo) is
+    judged by the IPv4 address it reaches: ``[64:ff9b::7f00:1]`` is loopback.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _not_public(ip)
+    if ip in _NAT64_LOCAL:
+        return True
+    carried = _carried_ipv4(ip)
+    if carried is not None:
+        return _not_public(carried)
+    if any(_not_public(v4) for v4 in _tunnelled_ipv4(ip)):
+        return True
+    return _not_public(ip)
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, compatible, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _EMBEDDED and int(ip) > 1:  # not "::" nor "::1"
+        return ipaddress.IPv4Address(int(ip))
+    return None
+
+
+def _tunnelled_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 ends of a 6to4 or Teredo address: packets to it reach them."""
+    found = [ip.sixtofour] if ip.sixtofour is not None else []
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Every special-purpose range, not only ``is_global`` (its tables differ by Python)."""
+    special = (
+        ip.is_private,
+        ip.is_loopback,
+        ip.is_link_local,
+        ip.is_multicast,
+        ip.is_reserved,
+        ip.is_unspecified,
+        isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED,
+        isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local,
+    )
+    return not ip.is_global or any(special)
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
@@ -62,7 +115,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     Pure: literal addresses and ``localhost`` names only. :func:`check_resolved` looks up
     a host name's addresses (blocking; run it off the event loop and the writer).
     """
-    url = url.strip()
+    url = inputs.check_line("url", url).strip()
     if not url or len(url) > MAX_URL:
         raise InvalidRequest(f"url must be 1..{MAX_URL} characters")
     try:

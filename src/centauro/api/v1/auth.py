@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from centauro.domain import inputs
 from centauro.domain.errors import AuthenticationFailed
 from centauro.domain.models import Account
 from centauro.runtime import Gateway
@@ -32,7 +33,7 @@ def credentials(request: Request) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise AuthenticationFailed("malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
-    if not sep or not client_id or not secret:
+    if not sep or not client_id or not secret or inputs.first_forbidden(client_id):
         raise AuthenticationFailed("malformed Basic credentials")
     return client_id, secret
 

@@ -1,47 +1,125 @@
-"""``GET /v1/health``: no credentials, for load balancers and monitoring.
+"""Health: one answer for ``GET /health`` and ``GET /v1/health``, shown by who asks.
 
-``200`` while the store answers; ``503`` (same body, ``status: degraded``) when it does
-not, so a balancer takes this process out without parsing anything.
+* **Anyone** (a load balancer): ``{"status": "ok"}``, or ``degraded`` with ``503`` when the
+  store does not answer, so a balancer takes this process out without parsing anything.
+  Connector names, bind errors and the version tell an attacker what to aim at: not here.
+* **An account** (HTTP Basic, as the rest of ``/v1``): also the version, the store and each
+  connector's name, kind, state and ``up_since`` — is delivery up? — but not the counts or
+  the bind errors, which speak of the operator's carriers and other customers' traffic.
+* **The operator** (``Authorization: Bearer $CENTAURO_OPERATOR_TOKEN``): everything, the
+  figures of ``centauro connectors status`` for this process. No token set: no operator view.
+
+The details are :data:`SECTIONS`, small functions each adding its keys for a viewer: a new
+part of the gateway (an SMPP server, say) appends one.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import enum
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from centauro import __version__
+from centauro.api.v1.auth import current_account
 from centauro.api.v1.schemas import Gw, Health, json_response, stamp
+from centauro.connectors.base import ConnectorStatus
+from centauro.domain.errors import AuthenticationFailed, RateLimited
+from centauro.runtime import Gateway
 
 router = APIRouter(tags=["ops"])
+
+
+class Viewer(enum.IntEnum):
+    """Who asks, in increasing order of what they may see."""
+
+    ANONYMOUS = 0
+    ACCOUNT = 1
+    OPERATOR = 2
+
+
+#: Adds its keys to an authenticated answer; ``store_ok`` is the probe's result.
+Section = Callable[[Gateway, Viewer, bool, dict[str, Any]], None]
+
+
+def _core(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
+    answer["version"] = __version__
+    answer["store"] = "ok" if store_ok else "unavailable"
+
+
+def _connectors(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
+    answer["connectors"] = [_connector(c.status(), viewer) for c in gw.connectors]
+
+
+def _delivery(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
+    if viewer is Viewer.OPERATOR:
+        answer["in_flight"] = gw.dispatcher.in_flight if gw.dispatcher else 0
+        answer["writer"] = gw.writer.stats() if gw.writer else None
+
+
+SECTIONS: list[Section] = [_core, _connectors, _delivery]
+
+
+def _connector(s: ConnectorStatus, viewer: Viewer) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "name": s.name,
+        "kind": s.kind,
+        "state": s.state,
+        "up_since": stamp(s.since),
+    }
+    if viewer is Viewer.OPERATOR:
+        shown |= {
+            "in_flight": s.in_flight,
+            "queued": s.queued,
+            "tps": round(s.tps, 1),
+            "submitted": s.submitted,
+            "last_error": s.last_error,
+        }
+    return shown
+
+
+async def viewer(request: Request, gw: Gateway) -> Viewer:
+    """Who asks: no credentials is anonymous; wrong ones are a ``401``, never a silent
+    downgrade (a monitor with a stale token must notice)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return Viewer.ANONYMOUS
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        token = gw.settings.operator_token
+        if token and hmac.compare_digest(value.strip().encode(), token.encode()):
+            return Viewer.OPERATOR
+        raise AuthenticationFailed("operator token not valid")
+    try:
+        await current_account(request)
+    except (AuthenticationFailed, RateLimited):
+        raise
+    except Exception:  # noqa: BLE001 - the store cannot check them: health still answers
+        return Viewer.ANONYMOUS
+    return Viewer.ACCOUNT
+
+
+async def answer(gw: Gateway, who: Viewer) -> tuple[dict[str, Any], int]:
+    """The health body for ``who`` and its HTTP status (``503`` when the store is down)."""
+    store_ok = await gw.store_ok()
+    body: dict[str, Any] = {"status": "ok" if store_ok else "degraded"}
+    if who is not Viewer.ANONYMOUS:
+        for section in SECTIONS:
+            section(gw, who, store_ok, body)
+    return body, 200 if store_ok else 503
 
 
 @router.get(
     "/health",
     response_model=Health,
     responses={503: {"model": Health, "description": "The store is unreachable"}},
-    summary="Liveness, store and connectors",
+    summary="Liveness; details for an account or the operator",
 )
-async def health(gateway: Gw) -> Response:
-    store_ok = await gateway.store_ok()
-    connectors = [
-        {
-            "name": s.name,
-            "kind": s.kind,
-            "state": s.state,
-            "in_flight": s.in_flight,
-            "queued": s.queued,
-            "tps": round(s.tps, 1),
-            "submitted": s.submitted,
-            "last_error": s.last_error,
-            "up_since": stamp(s.since),
-        }
-        for s in (c.status() for c in gateway.connectors)
-    ]
-    return json_response(
-        {
-            "status": "ok" if store_ok else "degraded",
-            "version": __version__,
-            "store": "ok" if store_ok else "unavailable",
-            "connectors": connectors,
-        },
-        status=200 if store_ok else 503,
-    )
+async def health(request: Request, gateway: Gw) -> Response:
+    """`{"status": "ok"}` to anyone (`503`, `degraded` when the store is down). With HTTP
+    Basic credentials also the version, store and connector states; with
+    `Authorization: Bearer <CENTAURO_OPERATOR_TOKEN>` every figure and bind error."""
+    body, status = await answer(gateway, await viewer(request, gateway))
+    return json_response(body, status=status)

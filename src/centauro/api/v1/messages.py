@@ -45,8 +45,9 @@ from centauro.api.v1.schemas import (
     stamp,
     to_json,
 )
-from centauro.domain import numbers
+from centauro.domain import inputs, numbers
 from centauro.domain.errors import CentauroError, InvalidRequest, NotFound
+from centauro.domain.ids import parse_id
 from centauro.domain.models import Account, Message
 from centauro.domain.states import MessageState
 from centauro.runtime import Gateway
@@ -268,6 +269,8 @@ async def list_messages(
     cursor: paging.Cursor = None,
 ) -> Response:
     before = paging.decode(CURSOR_KIND, cursor)
+    if reference is not None:
+        inputs.check_line("reference", reference)
     recipient = None
     if to is not None:
         recipient = numbers.normalize(to, numbers.parse_country(account.country)).e164
@@ -290,9 +293,10 @@ async def list_messages(
 
 def _message_id(raw: str) -> int:
     """A path id as a store id; anything that cannot be one is simply not found."""
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= paging.MAX_ID:
+    message = parse_id(raw)
+    if message is None:
         raise NotFound(f"no message {raw}")
-    return int(raw)
+    return message
 
 
 def message_json(m: Message) -> dict[str, Any]:

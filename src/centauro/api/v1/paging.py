@@ -17,11 +17,11 @@ from typing import Annotated, TypeVar
 from fastapi import Query
 
 from centauro.domain.errors import InvalidRequest
+from centauro.domain.ids import parse_id
 
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
-MAX_ID = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1–1000)")]
 Cursor = Annotated[
@@ -44,9 +44,10 @@ def decode(kind: str, cursor: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     tag, _, number = raw.partition(":")
-    if tag != kind or not number.isdigit() or not 0 < int(number) <= MAX_ID:
+    last_id = parse_id(number)
+    if tag != kind or last_id is None:
         raise InvalidRequest("cursor is not valid for this list")
-    return int(number)
+    return last_id
 
 
 def page(

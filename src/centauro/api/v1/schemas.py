@@ -20,6 +20,7 @@ from fastapi.security import HTTPBasic
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import HTTPConnection
 
+from centauro.domain import inputs
 from centauro.runtime import Gateway
 
 MessageStatus = Literal[
@@ -49,7 +50,7 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
-    if any(c.isspace() or ord(c) < 0x20 for c in value):
+    if any(c.isspace() for c in value) or inputs.first_forbidden(value) is not None:
         raise ValueError("must not contain spaces or control characters")
     return value
 
@@ -206,19 +207,33 @@ class ConnectorHealth(BaseModel):
     name: str
     kind: str
     state: str
-    in_flight: int
-    queued: int
-    tps: float
-    submitted: int = Field(description="Parts submitted since this process started")
-    last_error: str | None = Field(description="The last bind or submit error, if any")
     up_since: datetime | None = Field(description="When the current bind came up (or went down)")
+    in_flight: int | None = Field(None, description="Operator only")
+    queued: int | None = Field(None, description="Operator only")
+    tps: float | None = Field(None, description="Operator only")
+    submitted: int | None = Field(
+        None, description="Operator only: parts submitted since this process started"
+    )
+    last_error: str | None = Field(None, description="Operator only: the last bind or submit error")
+
+
+class WriterHealth(BaseModel):
+    jobs: int
+    commits: int
+    busy_seconds: float
 
 
 class Health(BaseModel):
+    """Anonymous callers get ``status`` only; the rest needs credentials (docs/rest.md)."""
+
     status: Literal["ok", "degraded"]
-    version: str
-    store: Literal["ok", "unavailable"]
-    connectors: list[ConnectorHealth]
+    version: str | None = Field(None, description="Accounts and operator")
+    store: Literal["ok", "unavailable"] | None = Field(None, description="Accounts and operator")
+    connectors: list[ConnectorHealth] | None = Field(None, description="Accounts and operator")
+    in_flight: int | None = Field(
+        None, description="Operator only: messages between claim and record"
+    )
+    writer: WriterHealth | None = Field(None, description="Operator only: group-commit writer load")
 
 
 class ValidationIssue(BaseModel):

@@ -22,6 +22,7 @@ from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, GatewayDep
 from centauro.api.v1.schemas import json_body, parse_body, problems
 from centauro.domain.errors import NotFound
+from centauro.domain.ids import parse_id
 from centauro.service import webhooks as service
 from centauro.store.webhooks import Delivery, Webhook
 
@@ -101,9 +102,10 @@ def _delivery(d: Delivery) -> DeliveryOut:
 
 
 def _id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    hook = parse_id(raw)
+    if hook is None:
         raise NotFound(f"webhook {raw}")
-    return int(raw)
+    return hook
 
 
 @router.post(

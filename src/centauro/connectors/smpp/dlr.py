@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from centauro.connectors.base import InboundSms, Receipt
 from centauro.connectors.smpp import codec
+from centauro.domain.ids import parse_ascii_int
 from centauro.domain.states import MessageState
 
 TLV_RECEIPTED_MESSAGE_ID = 0x001E
@@ -104,7 +105,7 @@ def parse_text(text: str) -> dict[str, str]:
 
 def parse_done_date(value: str | None) -> datetime | None:
     """``YYMMDDhhmm`` or ``YYMMDDhhmmss`` as UTC; None when absent or malformed."""
-    if not value or not value.isdigit() or len(value) not in (10, 12):
+    if not value or len(value) not in (10, 12) or parse_ascii_int(value, max_digits=12) is None:
         return None
     # Sliced by hand: strptime costs more than the rest of the receipt's parsing.
     try:
