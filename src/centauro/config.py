@@ -48,6 +48,9 @@ class Settings:
     worker_stale_seconds: float = 30.0
     #: Seconds between two reads of the connector and route configuration.
     reload_seconds: float = 2.0
+    #: Seconds a concatenated inbound message (MO) waits for its missing parts after its
+    #: first part came; then it is stored as what arrived, marked incomplete.
+    mo_reassembly_seconds: float = 300.0
     #: Run the delivery dispatcher inside ``serve``.
     dispatcher: bool = True
     #: Let webhooks (and callback URLs) target loopback, private and link-local

@@ -80,7 +80,9 @@ class Gateway:
                 stale_after=timedelta(seconds=s.worker_stale_seconds),
             )
             await self.presence.start()
-            self.inbox = BufferedInbox(self.writer)
+            self.inbox = BufferedInbox(
+                self.writer, reassembly=timedelta(seconds=s.mo_reassembly_seconds)
+            )
             self.inbox.start()
             self.supervisor = Supervisor(
                 read=self.read,

@@ -116,13 +116,21 @@ class SmscProcess:
         self.wait_for(lambda s: s.get("drop_requests", 0) > before, timeout)
 
     def inject_mo(
-        self, source: str, destination: str, text: str, *, coding: str | None = None
+        self,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        coding: str | None = None,
+        **concat: object,
     ) -> None:
         """Queue a mobile-originated message; the simulator delivers it to a bound receiver.
 
         ``coding`` is ``"gsm7"`` or ``"ucs2"``; by default GSM-7 when the text fits it.
+        ``concat`` sends it in parts (``concat="udh8"|"udh16"|"sar"``, ``parts``,
+        ``part_octets``, ``ref``, ``order``: see ``centauro.smsc_sim.mo``).
         """
-        record: dict[str, str] = {"from": source, "to": destination, "text": text}
+        record: dict[str, object] = {"from": source, "to": destination, "text": text, **concat}
         if coding is not None:
             record["coding"] = coding
         with self.mo_path.open("a", encoding="utf-8") as f:

@@ -32,6 +32,8 @@ def list_(
             "text": m.text,
             "connector": m.connector,
             "received_at": m.received_at,
+            "parts": m.parts,
+            "complete": m.complete,
         }
         for m in found
     ]
@@ -40,4 +42,4 @@ def list_(
     elif not rows:
         output.console.print(texts.NO_INBOUND)
     else:
-        output.table(rows, ["id", "from", "to", "text", "connector", "received_at"])
+        output.table(rows, ["id", "from", "to", "text", "connector", "received_at", "parts"])

@@ -78,14 +78,31 @@ class Receipt:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundPart:
+    """Where one part of a concatenated MO belongs (from its UDH or SAR TLVs), with its
+    body undecoded: parts are joined as bytes, then decoded (see ``domain.coding``)."""
+
+    reference: int  #: the concatenation reference (8 or 16 bits)
+    total: int  #: parts in the whole message (2–255)
+    seq: int  #: this part's number, 1-based
+    data_coding: int
+    body: bytes  #: the user data without its header
+
+
+@dataclass(frozen=True, slots=True)
 class InboundSms:
-    """A message a handset sent to us (MO), its text decoded from its data coding."""
+    """A message a handset sent to us (MO), its text decoded from its data coding.
+
+    ``part`` is set when it is one part of a concatenated message; delivery keeps the
+    parts and stores the whole message once they are all in (or given up on).
+    """
 
     connector: str
     sender: str  #: as the carrier gave it (usually international digits, no "+")
     recipient: str  #: our number / short code it was sent to
-    text: str
+    text: str  #: for a part: this part's text alone
     received_at: datetime
+    part: InboundPart | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The dispatcher: claim due messages, hand them to connectors, record the outcomes.
 
-Claims take due messages in batches, never holding more than ``capacity()`` (the
-connectors' windows together) between claim and record. Each message
+It runs on the shared :class:`~centauro.delivery.claims.ClaimLoop`: claims take due
+messages in batches, never holding more than ``capacity()`` (the connectors' windows
+together) between claim and record. Each message
 then goes its own way through the router's connectors, and its outcome is recorded as
 soon as it is known: outcomes are collected while one write is under way and the next
 write takes them all (group commit). So after a crash, the messages a carrier accepted
@@ -14,8 +15,6 @@ expired or out of retries → final, refunded.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from centauro.connectors.base import (
     RetryLater,
     SubmitOutcome,
 )
+from centauro.delivery.claims import ClaimLoop
 from centauro.domain.retry import RetryPolicy
 from centauro.domain.states import MessageState
 from centauro.service import outcomes
@@ -46,6 +46,8 @@ Result = tuple[str, SubmitOutcome] | None
 
 
 class Dispatcher:
+    """The messages outbox on the shared :class:`~centauro.delivery.claims.ClaimLoop`."""
+
     def __init__(
         self,
         writer: Writer,
@@ -59,83 +61,42 @@ class Dispatcher:
         worker_id: str | None = None,
         on_recorded: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stop_timeout: float = 10.0,
     ) -> None:
         self._writer = writer
         self._router = router
-        self._batch = batch
-        self._capacity = capacity
         self._lease = lease
-        self._poll = poll_interval
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._worker_id = worker_id
         self._on_recorded = on_recorded
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._done = asyncio.Event()
-        self._in_flight = 0
-        self._results: list[tuple[Claimed, Result]] = []
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._loop: ClaimLoop[Claimed, Result] = ClaimLoop(
+            "dispatcher",
+            claim=self._claim,
+            handle=self._submit,
+            record=self._record,
+            crashed=_crashed,
+            capacity=capacity,
+            batch=batch,
+            poll_interval=poll_interval,
+            stop_timeout=stop_timeout,
+        )
         self.dispatched = 0
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._claim_loop(), name="dispatcher"),
-            asyncio.create_task(self._record_loop(), name="dispatcher-record"),
-        ]
+        self._loop.start()
 
     def wake(self) -> None:
         """New messages are queued: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._loop.in_flight
 
     async def stop(self) -> None:
         """Stop claiming; let messages in flight finish and record their outcomes."""
-        claim_loop, record_loop = self._tasks or (None, None)
-        for task in (claim_loop,):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self._sending:
-            await asyncio.wait(self._sending, timeout=10)
-        with contextlib.suppress(Exception):
-            await self._record_pending()
-        if record_loop is not None:
-            record_loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await record_loop
-        self._tasks = []
-
-    # -- claiming -----------------------------------------------------------------------
-
-    async def _claim_loop(self) -> None:
-        while True:
-            room = self._capacity() - self._in_flight
-            if room <= 0:
-                self._room.clear()
-                await self._room.wait()
-                continue
-            self._wake.clear()
-            try:
-                claimed = await self._claim(min(room, self._batch))
-            except Exception:
-                log.exception("dispatch_claim_failed", extra={"action": "dispatch_claim_failed"})
-                await asyncio.sleep(self._poll)
-                continue
-            if not claimed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-                continue
-            self._in_flight += len(claimed)
-            for message in claimed:
-                task = asyncio.create_task(self._send(message))
-                self._sending.add(task)
-                task.add_done_callback(self._sending.discard)
+        await self._loop.stop()
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self._clock()
@@ -149,20 +110,6 @@ class Dispatcher:
         return await self._writer.run(job)
 
     # -- sending ------------------------------------------------------------------------
-
-    async def _send(self, message: Claimed) -> None:
-        try:
-            result = await self._submit(message)
-        except Exception:
-            # Unexpected: leave it to its lease, which brings it back; nothing is lost.
-            log.exception(
-                "dispatch_failed", extra={"action": "dispatch_failed", "message_id": message.id}
-            )
-            self._in_flight -= 1
-            self._room.set()
-            return
-        self._results.append((message, result))
-        self._done.set()
 
     async def _submit(self, m: Claimed) -> Result:
         """Try each connector the router gives, in order; None when the message expired."""
@@ -184,28 +131,6 @@ class Dispatcher:
         return "", outcome
 
     # -- recording ----------------------------------------------------------------------
-
-    async def _record_loop(self) -> None:
-        while True:
-            await self._done.wait()
-            self._done.clear()
-            try:
-                await self._record_pending()
-            except Exception:
-                # The leases bring these messages back; nothing is lost.
-                log.exception("dispatch_record_failed", extra={"action": "dispatch_record"})
-                await asyncio.sleep(0.5)
-
-    async def _record_pending(self) -> None:
-        results, self._results = self._results, []
-        if not results:
-            return
-        try:
-            await self._record(results)
-            self.dispatched += len(results)
-        finally:
-            self._in_flight -= len(results)
-            self._room.set()
 
     async def _record(self, results: list[tuple[Claimed, Result]]) -> None:
         now = self._clock()
@@ -235,6 +160,7 @@ class Dispatcher:
             outcomes.record_final(conn, finals, now)
 
         await self._writer.run(job)
+        self.dispatched += len(results)
         if sent and self._on_recorded is not None:
             self._on_recorded()
         if retries or finals:
@@ -247,3 +173,8 @@ class Dispatcher:
                     "finals": len(finals),
                 },
             )
+
+
+def _crashed(message: Claimed, why: str) -> Result:
+    """A send that crashed or hung at stop: back in the queue (with backoff), not lost."""
+    return "", RetryLater(why)

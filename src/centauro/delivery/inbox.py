@@ -6,6 +6,11 @@ applied to its message, or — for a receipt that matches no message yet, becaus
 overtook the record of its own submit — kept in ``pending_receipts``. A crash can then
 lose nothing the carrier was told we have; the carrier resends what we never acked.
 
+The parts of a concatenated MO are kept as they come (acked like the rest) and joined
+into one message when the last arrives; a sweep every second joins groups completed by
+parts another worker kept, and gives up on those still missing a part after the
+reassembly wait (``CENTAURO_MO_REASSEMBLY_SECONDS``), storing what arrived.
+
 Reports arrive thousands a second; writing each alone would cost a transaction apiece.
 Whatever arrives while one batch is being written goes into the next, so batches grow
 with the load and latency stays one commit.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -34,15 +40,21 @@ log = logging.getLogger(__name__)
 PENDING_PATIENCE = timedelta(hours=1)
 RETRY_PENDING_EVERY = 2.0  #: seconds between two tries of the pending receipts
 PENDING_BATCH = 5_000
+SWEEP_EVERY = 1.0  #: seconds between two looks at the parts of concatenated MO
 
 
 class BufferedInbox:
     """Collects reports and writes them in batches; each caller waits for its commit."""
 
     def __init__(
-        self, writer: Writer, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        writer: Writer,
+        *,
+        reassembly: timedelta = timedelta(seconds=300),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._writer = writer
+        self._reassembly = reassembly
         self._clock = clock
         self._receipts: list[Receipt] = []
         self._inbound: list[InboundSms] = []
@@ -58,6 +70,7 @@ class BufferedInbox:
         self._tasks = [
             asyncio.create_task(self._run(), name="inbox"),
             asyncio.create_task(self._retry_loop(), name="inbox-pending"),
+            asyncio.create_task(self._sweep_loop(), name="inbox-reassembly"),
         ]
 
     async def stop(self) -> None:
@@ -120,12 +133,7 @@ class BufferedInbox:
         def job(conn: Connection) -> int:
             if messages:
                 inbound.receive(
-                    conn,
-                    [
-                        inbound.Inbound(m.connector, m.sender, m.recipient, m.text, m.received_at)
-                        for m in messages
-                    ],
-                    now,
+                    conn, [_inbound(m) for m in messages], now, resend_window=self._reassembly
                 )
             unmatched = _apply(conn, receipts, now)
             store_receipts.keep_pending(
@@ -147,6 +155,24 @@ class BufferedInbox:
             log.info(
                 "inbound_stored", extra={"action": "inbound_stored", "messages": len(messages)}
             )
+
+    async def _sweep_loop(self) -> None:
+        every = max(0.05, min(SWEEP_EVERY, self._reassembly.total_seconds() / 2))
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.reassemble()
+            except Exception:
+                log.exception("mo_reassembly_failed", extra={"action": "mo_reassembly_failed"})
+
+    async def reassemble(self) -> int:
+        """Join complete MO whose last part another worker kept; give up on the overdue."""
+        stored = await self._writer.run(
+            functools.partial(inbound.reassemble, now=self._clock(), wait=self._reassembly)
+        )
+        if stored:
+            log.info("mo_reassembled", extra={"action": "mo_reassembled", "messages": stored})
+        return stored
 
     async def _retry_loop(self) -> None:
         while True:
@@ -192,6 +218,20 @@ class BufferedInbox:
             log.warning(
                 "receipts_unmatched", extra={"action": "receipts_unmatched", "receipts": expired}
             )
+
+
+def _inbound(m: InboundSms) -> inbound.Inbound:
+    part = m.part
+    return inbound.Inbound(
+        m.connector,
+        m.sender,
+        m.recipient,
+        m.text,
+        m.received_at,
+        None
+        if part is None
+        else inbound.Part(part.reference, part.total, part.seq, part.data_coding, part.body),
+    )
 
 
 def _apply(conn: Connection, receipts: Sequence[Receipt], now: datetime) -> list[Receipt]:

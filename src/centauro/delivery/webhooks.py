@@ -1,10 +1,11 @@
 """The webhook sender: claim due deliveries, POST them signed, record what happened.
 
-Built like the dispatcher: deliveries are claimed in batches with a lease and our worker
-id, at most ``concurrency`` are in flight, and each outcome is recorded as soon as it is
-known (group-committed with whatever else the writer has). A ``kill -9`` therefore
-re-POSTs only what was in flight or answered in the last few milliseconds; receivers
-deduplicate by ``Centauro-Delivery``.
+It runs on the shared :class:`~centauro.delivery.claims.ClaimLoop`, as the dispatcher
+does: deliveries are claimed in batches with a lease and our worker id, at most
+``concurrency`` are in flight, and each outcome is recorded as soon as it is known
+(group-committed with whatever else the writer has). A ``kill -9`` therefore re-POSTs
+only what was in flight or answered in the last few milliseconds; receivers deduplicate
+by ``Centauro-Delivery``.
 
 The POSTs go through a few keep-alive ``httpx.AsyncClient`` pools of :data:`POOL_SIZE`
 connections (``concurrency`` in all, one TLS context shared), each POST taking the pool
@@ -39,6 +40,7 @@ from sqlalchemy import Connection
 
 from centauro import __version__
 from centauro.config import Settings
+from centauro.delivery.claims import ClaimLoop
 from centauro.domain.errors import InvalidRequest
 from centauro.service import webhooks as service
 from centauro.store import webhooks as store
@@ -106,10 +108,7 @@ class WebhookSender:
     ) -> None:
         self._writer = writer
         self._worker_id = worker_id
-        self._concurrency = concurrency
-        self._batch = batch
         self._lease = lease
-        self._poll = poll_interval
         self._timeout = timeout
         self._backoff = backoff or service.Backoff()
         self._allow_private = allow_private
@@ -120,80 +119,45 @@ class WebhookSender:
         self._wall = wall
         self._rng = rng or random.Random()
         self._private: dict[str, tuple[float, bool]] = {}
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._done = asyncio.Event()
-        self._in_flight = 0
         #: Claim again only once this much room is free (or nothing is in flight): many
         #: tiny claims would each cost the writer a statement and a share of a commit.
-        self._min_claim = max(1, min(batch, concurrency) // 4)
-        self._results: list[Attempt] = []
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._loop: ClaimLoop[store.Claimed, Attempt] = ClaimLoop(
+            "webhooks",
+            claim=self._claim,
+            handle=self._attempt,
+            record=self._record,
+            crashed=_crashed,
+            capacity=lambda: concurrency,
+            batch=batch,
+            min_claim=min(batch, concurrency) // 4,
+            poll_interval=poll_interval,
+            stop_timeout=timeout + 1,
+        )
+        self._cleanup: asyncio.Task[None] | None = None
         self.delivered = self.retried = self.failed = 0
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._claim_loop(), name="webhooks"),
-            asyncio.create_task(self._record_loop(), name="webhooks-record"),
-            asyncio.create_task(self._cleanup_loop(), name="webhooks-cleanup"),
-        ]
+        self._loop.start()
+        self._cleanup = asyncio.create_task(self._cleanup_loop(), name="webhooks-cleanup")
 
     def wake(self) -> None:
         """Deliveries were queued: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._loop.in_flight
 
     async def stop(self) -> None:
-        """Stop claiming; let POSTs in flight finish (or give up), record, close."""
-        claim_loop, record_loop, cleanup_loop = self._tasks or (None, None, None)
-        for task in (claim_loop, cleanup_loop):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self._sending:
-            await asyncio.wait(self._sending, timeout=self._timeout + 1)
-        with contextlib.suppress(Exception):
-            await self._record_pending()
-        if record_loop is not None:
-            record_loop.cancel()
+        """Stop claiming; let POSTs in flight finish (or cancel them), record, close."""
+        if self._cleanup is not None:
+            self._cleanup.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await record_loop
-        for task in list(self._sending):  # still hanging: their claims are released
-            task.cancel()
-        self._tasks = []
+                await self._cleanup
+            self._cleanup = None
+        await self._loop.stop()
         for client in self._clients:
             await client.aclose()
-
-    # -- claiming -----------------------------------------------------------------------
-
-    async def _claim_loop(self) -> None:
-        while True:
-            room = self._concurrency - self._in_flight
-            if room <= 0 or (self._in_flight and room < self._min_claim):
-                self._room.clear()
-                await self._room.wait()
-                continue
-            self._wake.clear()
-            try:
-                claimed = await self._claim(min(room, self._batch))
-            except Exception:
-                log.exception("webhook_claim_failed", extra={"action": "webhook_claim_failed"})
-                await asyncio.sleep(self._poll)
-                continue
-            if not claimed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-                continue
-            self._in_flight += len(claimed)
-            for delivery in claimed:
-                task = asyncio.create_task(self._send(delivery))
-                self._sending.add(task)
-                task.add_done_callback(self._sending.discard)
 
     async def _claim(self, limit: int) -> list[store.Claimed]:
         now = self._clock()
@@ -207,15 +171,6 @@ class WebhookSender:
         return await self._writer.run(job)
 
     # -- sending ------------------------------------------------------------------------
-
-    async def _send(self, delivery: store.Claimed) -> None:
-        try:
-            attempt = await self._attempt(delivery)
-        except Exception as exc:  # a bug here must not lose the delivery: retry it
-            log.exception("webhook_send_crashed", extra={"delivery_id": delivery.id})
-            attempt = Attempt(delivery, error=f"internal error: {type(exc).__name__}")
-        self._results.append(attempt)
-        self._done.set()
 
     async def _attempt(self, d: store.Claimed) -> Attempt:
         if d.key is None:
@@ -277,34 +232,12 @@ class WebhookSender:
 
     # -- recording ----------------------------------------------------------------------
 
-    async def _record_loop(self) -> None:
-        while True:
-            await self._done.wait()
-            self._done.clear()
-            try:
-                await self._record_pending()
-            except Exception:
-                # The leases bring these deliveries back; nothing is lost.
-                log.exception("webhook_record_failed", extra={"action": "webhook_record"})
-                await asyncio.sleep(0.5)
-
-    async def _record_pending(self) -> None:
-        results, self._results = self._results, []
-        if not results:
-            return
-        try:
-            await self._record(results)
-        finally:
-            self._in_flight -= len(results)
-            self._room.set()
-
-    async def _record(self, results: list[Attempt]) -> None:
+    async def _record(self, results: list[tuple[store.Claimed, Attempt]]) -> None:
         now = self._clock()
         delivered: list[store.Outcome] = []
         retries: list[tuple[int, int | None, str | None, datetime]] = []
         failed: list[store.Outcome] = []
-        for a in results:
-            d = a.delivery
+        for d, a in results:
             if a.ok:
                 delivered.append((d.id, a.status, None))
                 continue
@@ -347,6 +280,11 @@ class WebhookSender:
                 log.exception("webhook_cleanup_failed", extra={"action": "webhook_cleanup"})
                 removed = 0
             await asyncio.sleep(1.0 if removed else 600.0)
+
+
+def _crashed(delivery: store.Claimed, why: str) -> Attempt:
+    """A POST that crashed or hung at stop: retried with the backoff, not lost."""
+    return Attempt(delivery, error=why)
 
 
 async def _post(

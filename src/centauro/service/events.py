@@ -11,7 +11,10 @@ Payloads (the body is what gets signed)::
               "reference": "…", "connector": "movistar", "segments": 1}}
     {"event": "message.inbound", "created_at": "…",
      "data": {"id": "7", "from": "+584141234567", "to": "2222", "text": "BAJA",
-              "connector": "movistar", "received_at": "…"}}
+              "connector": "movistar", "received_at": "…", "parts": 1, "complete": true}}
+
+``parts`` is how many SMS a concatenated message was joined from; ``complete`` is false
+when some never came and the text is what arrived.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class InboundEvent:
     text: str
     connector: str
     received_at: datetime
+    parts: int = 1
+    complete: bool = True
 
 
 def _body(event: str, data: dict[str, Any], now: datetime) -> str:
@@ -114,6 +119,8 @@ def inbound_received(conn: Connection, events: Sequence[InboundEvent], now: date
                     "text": e.text,
                     "connector": e.connector,
                     "received_at": e.received_at.isoformat(),
+                    "parts": e.parts,
+                    "complete": e.complete,
                 },
                 now,
             ),

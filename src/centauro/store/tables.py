@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -241,8 +242,35 @@ inbound = Table(
     Column("received_at", UtcDateTime, nullable=False),
     #: The account it answers: the one that last sent to this sender (NULL: none).
     Column("account_id", BigInteger, nullable=True),
+    #: How many parts it was joined from (1: a single SMS); they are in inbound_parts.
+    Column("parts", SmallInteger, nullable=False, server_default="1"),
+    #: False when parts never came and it was stored as what arrived.
+    Column("complete", Boolean, nullable=False, server_default=text("true")),
     Index(None, "sender", "id"),
     Index(None, "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: The parts of concatenated MO (UDH or SAR), committed before the carrier is answered;
+#: joined into one ``inbound`` row when all are in or the wait is over. They are kept,
+#: pointing at that row, as the record of what the carrier sent.
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("reference", Integer, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("data_coding", SmallInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    #: The message it became part of; NULL while its siblings are awaited.
+    Column("inbound_id", BigInteger, nullable=True),
+    Index(None, "inbound_id", "received_at"),
+    Index(None, "sender", "reference"),
     sqlite_autoincrement=True,
 )
 

@@ -43,6 +43,8 @@ async def list_inbound(
             "text": r.text,
             "connector": r.connector,
             "received_at": stamp(r.received_at),
+            "parts": r.parts,
+            "complete": r.complete,
         }
         for r in shown
     ]

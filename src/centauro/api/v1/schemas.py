@@ -197,6 +197,8 @@ class InboundOut(BaseModel):
     text: str
     connector: str
     received_at: datetime
+    parts: int = Field(description="SMS it was joined from (1: not concatenated)")
+    complete: bool = Field(description="False when some parts never came: the text is what arrived")
 
 
 class InboundPage(Page):

@@ -5,10 +5,9 @@ of one ``submit_sm`` per part. Parts are cut by :func:`centauro.domain.text.spli
 same function that counted the segments we billed, so escape pairs (``€``) and
 surrogate pairs (emoji) are never cut in two.
 
-Inbound: a deliver_sm's bytes become text, whatever data coding the SMSC chose. SMSCs
-deliver GSM-7 unpacked over SMPP (one septet per octet); a byte above 0x7F cannot be a
-septet, so such a "data_coding 0" message is read as Latin-1, which is what carriers
-with a non-GSM default alphabet actually send. Binary (8-bit data) becomes hex text.
+Inbound: a deliver_sm's user data header is read (concatenation) and stripped; its bytes
+become text through :func:`centauro.domain.coding.decode_bytes`, whatever data coding the
+SMSC chose.
 """
 
 from __future__ import annotations
@@ -16,13 +15,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 from centauro.connectors.smpp.config import SmppSettings
 from centauro.domain import text as sms_text
+from centauro.domain.coding import DC_BINARY, DC_GSM7, DC_IA5, DC_LATIN1, DC_UCS2, decode_bytes
+
+__all__ = ["DC_BINARY", "DC_GSM7", "DC_IA5", "DC_LATIN1", "DC_UCS2", "decode_bytes"]
 
 TLV_SAR_MSG_REF_NUM = 0x020C
 TLV_SAR_TOTAL_SEGMENTS = 0x020E
@@ -30,27 +32,12 @@ TLV_SAR_SEGMENT_SEQNUM = 0x020F
 TLV_MESSAGE_PAYLOAD = 0x0424
 
 ESM_UDHI = 0x40
-DC_GSM7, DC_IA5, DC_BINARY, DC_LATIN1, DC_UCS2 = 0x00, 0x01, 0x04, 0x03, 0x08
 
 #: The most a short_message may hold (SMPP 3.4); smpp34 panics beyond it.
 MAX_SHORT_MESSAGE = 254
 
 _NOT_IA5 = re.compile(r"[^\x00-\x7f]")
 _NOT_LATIN1 = re.compile(r"[^\x00-\xff]")
-_NOT_SEPTET = re.compile(rb"[\x80-\xff]")
-
-# data_codings read with Python's codecs (GSM-7 and binary are handled apart).
-_CODECS = {
-    DC_IA5: "ascii",
-    DC_LATIN1: "latin-1",
-    DC_UCS2: "utf-16-be",
-    0x05: "shift_jis",
-    0x06: "iso8859_5",
-    0x07: "iso8859_8",
-    0x0A: "iso2022_jp",
-    0x0D: "euc_jis_2004",
-    0x0E: "euc_kr",
-}
 
 
 def _gsm7_table() -> dict[int, str]:
@@ -218,31 +205,30 @@ def split_udh(data: bytes) -> tuple[bytes, Concatenation | None]:
     return body, None
 
 
-def _alphabet(data_coding: int) -> int:
-    """The SMPP data_coding an inbound value amounts to (GSM 03.38 DCS groups folded)."""
-    if data_coding < 0x10:
-        return data_coding
-    group = data_coding & 0xF0
-    if group < 0x40:  # general data coding: alphabet in bits 3-2
-        return (DC_GSM7, DC_BINARY, DC_UCS2, DC_BINARY)[(data_coding >> 2) & 3]
-    if group in (0xC0, 0xD0):  # message waiting indication, default alphabet
-        return DC_GSM7
-    if group == 0xE0:  # message waiting indication, UCS-2
-        return DC_UCS2
-    if group == 0xF0:  # data coding / message class: bit 2 is 8-bit data
-        return DC_BINARY if data_coding & 0x04 else DC_GSM7
-    return DC_BINARY
+def user_data(
+    short_message: bytes, esm_class: int, tlvs: Mapping[int, bytes] | None = None
+) -> tuple[bytes, Concatenation | None]:
+    """The body of an inbound deliver_sm (UDH stripped) and where it belongs if it is a part.
 
-
-def decode_bytes(data: bytes, data_coding: int) -> str:
-    """Text of a message body in ``data_coding``; undecodable bytes become U+FFFD."""
-    alphabet = _alphabet(data_coding)
-    if alphabet == DC_GSM7:
-        if _NOT_SEPTET.search(data):
-            return data.decode("latin-1")
-        return data.decode("gsm03.38", "replace")
-    codec = _CODECS.get(alphabet)
-    return data.decode(codec, "replace") if codec else data.hex()
+    The message_payload TLV stands in for an empty short_message (SMSCs use it for long
+    messages). Concatenation comes from the UDH (IEI 0x00, 8-bit reference, or 0x08,
+    16-bit) when esm_class has UDHI, else from the SAR TLVs. A header that does not make
+    sense as a part (total under 2, seq out of range) is ignored: the text stands alone.
+    """
+    tlvs = tlvs or {}
+    body = short_message or tlvs.get(TLV_MESSAGE_PAYLOAD, b"")
+    concat = None
+    if esm_class & ESM_UDHI:
+        body, concat = split_udh(body)
+    elif TLV_SAR_MSG_REF_NUM in tlvs and TLV_SAR_TOTAL_SEGMENTS in tlvs:
+        concat = Concatenation(
+            int.from_bytes(tlvs[TLV_SAR_MSG_REF_NUM], "big"),
+            int.from_bytes(tlvs[TLV_SAR_TOTAL_SEGMENTS], "big"),
+            int.from_bytes(tlvs.get(TLV_SAR_SEGMENT_SEQNUM, b""), "big"),
+        )
+    if concat is not None and not (concat.total >= 2 and 1 <= concat.seq <= concat.total):
+        concat = None
+    return body, concat
 
 
 def decode_message(
@@ -250,11 +236,8 @@ def decode_message(
 ) -> tuple[str, Concatenation | None]:
     """The text of an inbound deliver_sm (MO), and its concatenation info if it is a part.
 
-    ``payload`` is the message_payload TLV; SMSCs use it instead of short_message for
-    long messages. A UDH (esm_class 0x40) is stripped before decoding.
+    ``payload`` is the message_payload TLV. A UDH (esm_class 0x40) is stripped before
+    decoding.
     """
-    body = payload if payload and not short_message else short_message
-    concat = None
-    if esm_class & ESM_UDHI:
-        body, concat = split_udh(body)
+    body, concat = user_data(short_message, esm_class, {TLV_MESSAGE_PAYLOAD: payload or b""})
     return decode_bytes(body, data_coding), concat

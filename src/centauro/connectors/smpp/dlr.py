@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from centauro.connectors.base import InboundSms, Receipt
+from centauro.connectors.base import InboundPart, InboundSms, Receipt
 from centauro.connectors.smpp import codec
 from centauro.domain.ids import parse_ascii_int
 from centauro.domain.states import MessageState
@@ -191,5 +191,9 @@ def read_deliver_sm(
         ucs2 = data_coding == codec.DC_UCS2
         text = codec.decode_bytes(body, data_coding) if ucs2 else body.decode("latin-1")
         return parse_receipt(connector, text, tlvs)
-    text, _ = codec.decode_message(short_message, data_coding, esm_class, body)
-    return InboundSms(connector, source, destination, text, datetime.now(UTC))
+    data, concat = codec.user_data(short_message, esm_class, tlvs)
+    text = codec.decode_bytes(data, data_coding)
+    part = None
+    if concat is not None:
+        part = InboundPart(concat.reference, concat.total, concat.seq, data_coding, data)
+    return InboundSms(connector, source, destination, text, datetime.now(UTC), part)
