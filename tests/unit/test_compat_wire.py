@@ -142,20 +142,35 @@ def test_deeply_nested_input_is_undecodable_not_a_recursion_error(text: str) -> 
         parse_recipients(text)
 
 
-def test_100000_recipients_parse_well_under_a_second() -> None:
-    text = ",".join(
+def _recipients_text(count: int) -> str:
+    return ",".join(
         f'{{"id":"{i}","cel":"0414{i:07d}","nom":"Recipient number {i}","msg":"Hola {i}"}}'
-        for i in range(100_000)
+        for i in range(count)
     )
+
+
+def _best_parse_seconds(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        parse_recipients(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_100000_recipients_parse_in_linear_time() -> None:
+    """Speed itself is measured by bench/core_api.py; here only the shape: ten times the
+    recipients cost about ten times the time (a ratio in one run, robust to a busy machine),
+    never the quadratic blow-up a naive splitter shows."""
+    text = _recipients_text(100_000)
     assert len(text) > 7_000_000
-    start = time.perf_counter()
     recipients = parse_recipients(text)
-    elapsed = time.perf_counter() - start
     assert len(recipients) == 100_000
     assert recipients[-1] == Recipient(
         "99999", "04140099999", "Recipient number 99999", "Hola 99999"
     )
-    assert elapsed < 1.0
+    ratio = _best_parse_seconds(text) / _best_parse_seconds(_recipients_text(10_000))
+    assert ratio < 30, ratio
 
 
 # --- answers ----------------------------------------------------------------------------
