@@ -11,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from centauro.config import redact
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _SECRET_WORDS = ("secret", "password", "text", "msg", "token")
 _DROPPED = {"color_message"}  # uvicorn's duplicate of the message with terminal colours
@@ -32,7 +34,8 @@ class JsonFormatter(logging.Formatter):
             data[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        # A driver's error or a library's message may echo a database URL: never its password.
+        return redact(json.dumps(data, ensure_ascii=False))
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from centauro.cli import output
-from centauro.config import Settings, SettingsError
+from centauro.cli import output, texts
+from centauro.config import Settings, SettingsError, masked_url
 from centauro.domain.errors import CentauroError
 
 if TYPE_CHECKING:
@@ -42,26 +42,38 @@ def settings(ctx: typer.Context, **overrides: object) -> Settings:
 
 
 @contextmanager
-def store(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
-    """The store, with a fresh database given its schema (an older one must be upgraded)."""
-    from centauro.store import migrate
+def database(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
+    """The store as configured, not migrated; errors name its URL with the password masked."""
+    from centauro.domain.errors import Unavailable
     from centauro.store.engine import open_database
 
     s = settings(ctx)
+    shown = masked_url(s.database_url)
     try:
         db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
     except ValueError as exc:
-        output.fail(str(exc), as_json=as_json, code=2)
+        output.fail(texts.BAD_DATABASE_URL.format(url=shown, error=exc), as_json=as_json, code=2)
     try:
+        yield db
+    except Unavailable as exc:
+        output.fail(f"{texts.describe(exc)} ({shown})", as_json=as_json)
+    except CentauroError as exc:
+        output.fail(exc, as_json=as_json)
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def store(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
+    """The store, with a fresh database given its schema (an older one must be upgraded)."""
+    from centauro.store import migrate
+
+    with database(ctx, as_json=as_json) as db:
         if migrate.current(db) is None:
             migrate.upgrade(db)
         else:
             migrate.ensure_current(db)
         yield db
-    except CentauroError as exc:
-        output.fail(exc, as_json=as_json)
-    finally:
-        db.dispose()
 
 
 def now() -> datetime:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from centauro.cli import texts
+from centauro.config import redact
 from centauro.domain.errors import CentauroError
 
 console = Console()
@@ -60,6 +61,7 @@ def fields(row: Mapping[str, Any]) -> None:
 def fail(error: CentauroError | str, *, as_json: bool = False, code: int = 1) -> NoReturn:
     """Report an error (Spanish for people, a JSON object for machines) and exit non-zero."""
     message = texts.describe(error) if isinstance(error, CentauroError) else error
+    message = redact(message)  # a driver's or user's text may echo a database URL
     if as_json:
         kind = type(error).__name__ if isinstance(error, CentauroError) else "error"
         sys.stdout.write(json.dumps({"error": kind, "message": message}, ensure_ascii=False) + "\n")

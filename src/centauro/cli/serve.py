@@ -9,6 +9,7 @@ import typer
 
 from centauro.cli import output, texts
 from centauro.cli.context import now, settings, store
+from centauro.config import masked_url
 from centauro.domain.errors import CentauroError
 
 DEMO_NAME = "demo"
@@ -45,7 +46,7 @@ def serve(
     if demo:
         _ensure_demo(ctx)
     output.console.print(
-        texts.SERVING.format(host=host, port=port, db=s.database_url), soft_wrap=True
+        texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
     app = create_app(s, migrate=migrate_db)
     uvicorn.run(

@@ -56,6 +56,7 @@ DEMO_EXISTS = (
     "La cuenta de demostración ya existe (client_id {client_id}); su secreto se mostró al "
     "crearla. Para uno nuevo: centauro accounts rotate-secret {client_id}"
 )
+BAD_DATABASE_URL = "URL de base de datos no válida ({url}): {error}"
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "
