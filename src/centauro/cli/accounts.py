@@ -128,7 +128,7 @@ def topup(
     if as_json:
         output.emit_json({"client_id": client_id, "amount": amount, "balance": balance})
     else:
-        output.console.print(f"{texts.TOPPED_UP}: {client_id} → {balance} SMS")
+        output.console.print(f"{texts.TOPPED_UP}: {output.safe(client_id)} → {balance} SMS")
 
 
 _KEEP: Any = object()
@@ -201,7 +201,9 @@ def update(
     if as_json:
         output.emit_json(row)
         return
-    output.console.print(f"[green]{texts.ACCOUNT_UPDATED.format(client_id=client_id)}[/green]")
+    output.console.print(
+        f"[green]{texts.ACCOUNT_UPDATED.format(client_id=output.safe(client_id))}[/green]"
+    )
     rate = account.rate_limit
     row["rate_limit"] = (
         texts.SERVER_DEFAULT if rate is None else f"{rate:g}" if rate else texts.NO_LIMIT
@@ -222,7 +224,9 @@ def _set_enabled(ctx: typer.Context, client_id: str, enabled: bool, as_json: boo
     if as_json:
         output.emit_json(_row(account))
     else:
-        output.console.print(f"{texts.ENABLED if enabled else texts.DISABLED}: {client_id}")
+        output.console.print(
+            f"{texts.ENABLED if enabled else texts.DISABLED}: {output.safe(client_id)}"
+        )
 
 
 @app.command("disable")

@@ -221,7 +221,7 @@ def _print_connector(row: Any, as_json: bool, headline: str) -> None:
     if as_json:
         output.emit_json(data)
         return
-    output.console.print(headline)
+    output.console.print(output.safe(headline))
     output.fields({k: v for k, v in data.items() if k != "settings"} | data["settings"])
 
 
@@ -314,7 +314,7 @@ def remove(
     if as_json:
         output.emit_json({"removed": name, "routes_removed": routes})
     else:
-        output.console.print(texts.CONNECTOR_REMOVED.format(name=name, routes=routes))
+        output.console.print(texts.CONNECTOR_REMOVED.format(name=output.safe(name), routes=routes))
 
 
 @app.command("status")

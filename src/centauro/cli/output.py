@@ -10,7 +10,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from centauro.cli import texts
 from centauro.config import redact
@@ -18,6 +20,35 @@ from centauro.domain.errors import CentauroError
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+#: C0 controls as their Unicode control pictures (ESC → ␛), DEL as ␡; C1 controls and the
+#: bidirectional overrides (which can reorder what the operator reads) in escaped form.
+_VISIBLE = (
+    {c: chr(0x2400 + c) for c in range(0x20)}
+    | {0x7F: "\u2421"}
+    | {c: f"\\x{c:02x}" for c in range(0x80, 0xA0)}
+    | {c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+)
+_VISIBLE_KEEP_NEWLINES = {k: v for k, v in _VISIBLE.items() if k != 0x0A}
+_VISIBLE[0x0A] = "\u21b5"  # ↵: a line break inside one table cell
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every control character shown, never obeyed, by the terminal.
+
+    A reference or an inbound SMS holding ``ESC]0;…BEL`` or ``ESC[2J`` would otherwise
+    retitle or clear the operator's terminal. ``newlines`` keeps line breaks (a field of
+    its own); in a table cell they become ``↵``. ``--json`` output never goes through here.
+    """
+    if newlines:
+        return text.translate(_VISIBLE_KEEP_NEWLINES)
+    return text.translate(_VISIBLE)
+
+
+def safe(value: object) -> str:
+    """A stored or typed value for a Rich markup string: controls shown, ``[tags]`` inert."""
+    return escape(visible(str(value)))
 
 
 def _plain(value: Any) -> Any:
@@ -30,14 +61,15 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=_plain, ensure_ascii=False, indent=2) + "\n")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, newlines: bool = False) -> Text:
+    """One value for people: a Text, so stored ``[red]``-like text is not Rich markup."""
     if value is None:
-        return "—"
+        return Text("—")
     if isinstance(value, bool):
-        return texts.YES if value else texts.NO
+        return Text(texts.YES if value else texts.NO)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+        return Text(value.strftime("%Y-%m-%d %H:%M:%S"))
+    return Text(visible(str(value), newlines=newlines))
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str = "") -> None:
@@ -54,7 +86,7 @@ def fields(row: Mapping[str, Any]) -> None:
     t.add_column(style="bold")
     t.add_column()
     for key, value in row.items():
-        t.add_row(texts.LABELS.get(key, key), _cell(value))
+        t.add_row(texts.LABELS.get(key, key), _cell(value, newlines=True))
     console.print(t)
 
 
@@ -66,5 +98,5 @@ def fail(error: CentauroError | str, *, as_json: bool = False, code: int = 1) ->
         kind = type(error).__name__ if isinstance(error, CentauroError) else "error"
         sys.stdout.write(json.dumps({"error": kind, "message": message}, ensure_ascii=False) + "\n")
     else:
-        err_console.print(f"[red]Error:[/red] {message}")
+        err_console.print(f"[red]Error:[/red] {safe(message)}")
     raise typer.Exit(code)

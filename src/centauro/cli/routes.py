@@ -54,7 +54,9 @@ def add(
         output.emit_json(row)
     else:
         output.console.print(
-            texts.ROUTE_ADDED.format(prefix=route.prefix or "*", connector=connector)
+            texts.ROUTE_ADDED.format(
+                prefix=output.safe(route.prefix or "*"), connector=output.safe(connector)
+            )
         )
 
 

@@ -70,7 +70,9 @@ def _ensure_demo(ctx: typer.Context) -> None:
             with db.begin() as conn:
                 existing = accounts.by_name(conn, DEMO_NAME)
                 if existing is not None:
-                    output.console.print(texts.DEMO_EXISTS.format(client_id=existing.client_id))
+                    output.console.print(
+                        texts.DEMO_EXISTS.format(client_id=output.safe(existing.client_id))
+                    )
                     return
                 created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
         except CentauroError as exc:
