@@ -92,6 +92,8 @@ class Settings:
     #: Days a finished (delivered or failed) webhook delivery stays in the log.
     webhook_retention_days: float = 7.0
     log_level: str = "INFO"
+    #: ``auto`` (readable lines on a terminal, JSON lines otherwise), ``json`` or ``console``.
+    log_format: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -34,15 +34,26 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Registrar cada petición HTTP.")
     ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="auto|json|console",
+            help="Formato del registro: legible en una terminal, JSON si no (auto); "
+            "o CENTAURO_LOG_FORMAT.",
+        ),
+    ] = None,
 ) -> None:
     """Ejecuta el gateway: API compatible CentauroSMS v1.2 + despacho de mensajes."""
     import uvicorn
 
     from centauro.api.app import create_app
-    from centauro.logs import configure_logging
+    from centauro.logs import FORMATS, configure_logging
 
-    s = settings(ctx)
-    configure_logging(s.log_level)
+    s = settings(ctx, log_format=log_format)
+    if s.log_format not in FORMATS:
+        output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
+    configure_logging(s.log_level, s.log_format)
     if demo:
         _ensure_demo(ctx)
     output.console.print(
