@@ -21,6 +21,34 @@ if TYPE_CHECKING:
 # that client-side commands (`balance`, `send`) start without loading the server stack.
 
 
+#: Commands that run the gateway or open its store: they need the ``server`` extra.
+SERVER_COMMANDS = frozenset(
+    {"serve", "db", "accounts", "connectors", "routes", "messages", "inbound", "smsc-sim"}
+)
+#: What the ``server`` extra brings (import names), checked without importing them.
+SERVER_MODULES = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "phonenumbers",
+    "gsm0338",
+    "smpp34",
+)
+
+
+def require_server(command: str) -> None:
+    """Exit 1 with what to install when the server stack is missing (an SDK-only install),
+    instead of a ModuleNotFoundError traceback from deep inside a command."""
+    import importlib.util
+
+    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        output.fail(texts.NEEDS_SERVER.format(command=command, missing=", ".join(missing)))
+
+
 @dataclass
 class State:
     database_url: str | None = None

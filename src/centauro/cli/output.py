@@ -133,5 +133,7 @@ def fail(error: CentauroError | str, *, as_json: bool = False, code: int = 1) ->
         kind = type(error).__name__ if isinstance(error, CentauroError) else "error"
         sys.stdout.write(json.dumps({"error": kind, "message": message}, ensure_ascii=False) + "\n")
     else:
-        err_console.print(f"[red]Error:[/red] {safe(message)}")
+        # soft_wrap: the terminal wraps, Rich does not break the line (a command or an id
+        # in the message stays copyable).
+        err_console.print(f"[red]Error:[/red] {safe(message)}", soft_wrap=True)
     raise typer.Exit(code)

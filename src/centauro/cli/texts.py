@@ -56,6 +56,10 @@ DEMO_EXISTS = (
     "La cuenta de demostración ya existe (client_id {client_id}); su secreto se mostró al "
     "crearla. Para uno nuevo: centauro accounts rotate-secret {client_id}"
 )
+NEEDS_SERVER = (
+    "«centauro {command}» necesita el servidor, que no está instalado (faltan: {missing}). "
+    'Instálelo con: pip install "centauro-sms[server]"'
+)
 BAD_DATABASE_URL = "URL de base de datos no válida ({url}): {error}"
 BAD_LOG_FORMAT = "Formato de registro desconocido: {value!r} (auto, json o console)."
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
