@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, store
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import now, snapshot, transaction
 from centauro.domain.models import Account
 
 if TYPE_CHECKING:
@@ -72,20 +71,16 @@ def create(
     """Crea una cuenta y muestra su client_id y client_secret (una sola vez)."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                created = service.create(
-                    conn,
-                    name=name,
-                    credits=credits,
-                    country=country,
-                    now=now(),
-                    client_id=client_id,
-                    client_secret=client_secret,
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        created = service.create(
+            conn,
+            name=name,
+            credits=credits,
+            country=country,
+            now=now(),
+            client_id=client_id,
+            client_secret=client_secret,
+        )
     _credentials(created, as_json, texts.ACCOUNT_CREATED)
 
 
@@ -94,7 +89,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Lista las cuentas con su saldo."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
+    with snapshot(ctx, as_json=as_json) as conn:
         rows = [_row(a) for a in service.list_all(conn)]
     if as_json:
         output.emit_json(rows)
@@ -117,14 +112,8 @@ def topup(
     """Suma (o resta) SMS al saldo de una cuenta; queda anotado en su libro."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                balance = service.topup(
-                    conn, client_id=client_id, amount=amount, now=now(), note=note
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        balance = service.topup(conn, client_id=client_id, amount=amount, now=now(), note=note)
     if as_json:
         output.emit_json({"client_id": client_id, "amount": amount, "balance": balance})
     else:
@@ -191,12 +180,8 @@ def update(
         parsed = _limit("--" + key.replace("_", "-"), value, kind, as_json)
         if parsed is not _KEEP:
             changes[key] = parsed
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                account = service.update(conn, client_id=client_id, now=now(), **changes)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        account = service.update(conn, client_id=client_id, now=now(), **changes)
     row = _row(account)
     if as_json:
         output.emit_json(row)
@@ -215,12 +200,8 @@ def update(
 def _set_enabled(ctx: typer.Context, client_id: str, enabled: bool, as_json: bool) -> None:
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                account = service.set_enabled(conn, client_id=client_id, enabled=enabled, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        account = service.set_enabled(conn, client_id=client_id, enabled=enabled, now=now())
     if as_json:
         output.emit_json(_row(account))
     else:
@@ -258,12 +239,8 @@ def rotate_secret(
     """Genera un nuevo client_secret; el anterior deja de funcionar de inmediato."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                created = service.rotate_secret(conn, client_id=client_id, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        created = service.rotate_secret(conn, client_id=client_id, now=now())
     _credentials(created, as_json, texts.ROTATED_NOTICE)
 
 
@@ -277,12 +254,8 @@ def ledger(
     """Muestra los últimos movimientos de saldo (cargos, recargas, reembolsos)."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.read() as conn:
-                entries = service.ledger(conn, client_id, limit=limit)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with snapshot(ctx, as_json=as_json) as conn:
+        entries = service.ledger(conn, client_id, limit=limit)
     rows = [
         {
             "id": e.id,

@@ -15,6 +15,8 @@ from centauro.config import Settings, SettingsError, masked_url
 from centauro.domain.errors import CentauroError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from centauro.store.engine import Database
 
 # The store (SQLAlchemy, Alembic) is imported inside the functions that need it, so
@@ -102,6 +104,24 @@ def store(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
         else:
             migrate.ensure_current(db)
         yield db
+
+
+@contextmanager
+def transaction(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Connection]:
+    """One write transaction on the store, for a command's service calls.
+
+    A :class:`CentauroError` raised inside rolls it back, is printed in Spanish (or as a
+    JSON error object with ``--json``) and exits 1: commands need no ``try`` of their own.
+    """
+    with store(ctx, as_json=as_json) as db, db.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def snapshot(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Connection]:
+    """One read-only snapshot of the store; errors as for :func:`transaction`."""
+    with store(ctx, as_json=as_json) as db, db.read() as conn:
+        yield conn
 
 
 def now() -> datetime:

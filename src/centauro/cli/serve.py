@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, settings, store
+from centauro.cli.context import now, settings, transaction
 from centauro.config import masked_url
-from centauro.domain.errors import CentauroError
 
 DEMO_NAME = "demo"
 DEMO_CREDITS = 1000
@@ -76,18 +75,14 @@ def serve(
 def _ensure_demo(ctx: typer.Context) -> None:
     from centauro.service import accounts
 
-    with store(ctx) as db:
-        try:
-            with db.begin() as conn:
-                existing = accounts.by_name(conn, DEMO_NAME)
-                if existing is not None:
-                    output.console.print(
-                        texts.DEMO_EXISTS.format(client_id=output.safe(existing.client_id))
-                    )
-                    return
-                created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
-        except CentauroError as exc:
-            output.fail(exc)
+    with transaction(ctx) as conn:
+        existing = accounts.by_name(conn, DEMO_NAME)
+        if existing is not None:
+            output.console.print(
+                texts.DEMO_EXISTS.format(client_id=output.safe(existing.client_id))
+            )
+            return
+        created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")
     output.fields({"client_id": created.client_id, "client_secret": created.client_secret})
     logging.getLogger(__name__).debug("demo account ready")
