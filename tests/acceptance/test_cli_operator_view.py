@@ -120,3 +120,10 @@ def test_messages_show_and_list_show_escape_codes_and_markup_inert(gateway: Gate
     listed = gateway.human("messages", "list")
     _assert_inert(listed)
     assert "Hola ␛]0;pwned␇␛[2J [bold red]ALERTA[/]" in listed
+
+
+def test_connectors_status_names_the_state_in_spanish(gateway: Gateway) -> None:
+    out = gateway.human("connectors", "status")
+    assert "conectado" in out
+    assert " up " not in out
+    assert gateway.gw.cli_json("connectors", "status")["connectors"][0]["state"] == "up"
