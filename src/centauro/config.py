@@ -7,20 +7,46 @@ down; nothing else reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///centauro.sqlite3"
+MASK = "***"
+
+#: ``scheme://user:password@`` anywhere in a text (a DSN echoed by a driver or a log line).
+_CREDENTIALS = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@\s]*@")
+#: The same at the start of a database URL, parsed as SQLAlchemy does (a password runs
+#: to the first ``@`` and may hold ``/``, ``?`` or spaces).
+_URL_CREDENTIALS = re.compile(r"^(?P<head>[\w+]+://[^:/@]*:)[^@]*@")
+#: ``password=…`` in a libpq keyword string or a URL query.
+_PASSWORD_PARAM = re.compile(r"(?P<head>\bpassword=)[^&\s]*", re.IGNORECASE)
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value of the wrong kind."""
 
 
+def masked_url(url: str) -> str:
+    """``url`` with its password (in the userinfo or a ``password=`` query) as ``***``.
+
+    stdlib only, not SQLAlchemy's ``make_url(...).render_as_string(hide_password=True)``:
+    the CLI's base install (the SDK) has no SQLAlchemy, and error paths must not need it.
+    Everything else is kept byte for byte, so the operator sees the URL they gave.
+    """
+    return _PASSWORD_PARAM.sub(rf"\g<head>{MASK}", _URL_CREDENTIALS.sub(rf"\g<head>{MASK}@", url))
+
+
+def redact(text: str) -> str:
+    """Any URL credentials or ``password=`` value inside ``text`` masked (logs, errors)."""
+    return _PASSWORD_PARAM.sub(rf"\g<head>{MASK}", _CREDENTIALS.sub(rf"\g<head>{MASK}@", text))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    #: SQLAlchemy URL; a SQLite file in the working directory unless set.
-    database_url: str = DEFAULT_DATABASE_URL
+    #: SQLAlchemy URL; a SQLite file in the working directory unless set. Kept out of
+    #: ``repr()``: it may hold the database password (print :func:`masked_url` instead).
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     #: Largest request body accepted, in bytes (413 beyond it).
     max_body_bytes: int = 10 * 1024 * 1024
     #: Most segments one message may take (304 beyond it).
@@ -72,6 +98,8 @@ class Settings:
     #: operator's monitoring; unset: only accounts see details, and fewer of them.
     operator_token: str = field(default="", repr=False)
     log_level: str = "INFO"
+    #: ``auto`` (readable lines on a terminal, JSON lines otherwise), ``json`` or ``console``.
+    log_format: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

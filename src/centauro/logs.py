@@ -1,7 +1,9 @@
-"""Logging: one line of JSON per event, with a stable ``action`` and ids.
+"""Logging: one line per event, with a stable ``action`` and ids.
 
-Events carry ids (message, account, connector), never secrets or message texts; the
-formatter drops any extra field whose name says it holds one, as a second guard.
+JSON lines for machines (the default when stderr is not a terminal); a readable console
+line (``time level event key=value``) for a person watching a terminal. Events carry ids
+(message, account, connector), never secrets or message texts; both formatters drop any
+extra field whose name says it holds one, as a second guard, and mask database passwords.
 """
 
 from __future__ import annotations
@@ -11,9 +13,26 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from centauro.config import redact
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _SECRET_WORDS = ("secret", "password", "text", "msg", "token")
 _DROPPED = {"color_message"}  # uvicorn's duplicate of the message with terminal colours
+
+
+FORMATS = ("auto", "json", "console")
+
+
+def _extra(record: logging.LogRecord) -> dict[str, object]:
+    """The event's own fields (``extra=``), without secrets and logging's bookkeeping."""
+    data: dict[str, object] = {}
+    for key, value in record.__dict__.items():
+        if key in _RESERVED or key in _DROPPED or key.startswith("_"):
+            continue
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            continue
+        data[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+    return data
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,20 +43,45 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key in _RESERVED or key in _DROPPED or key.startswith("_"):
-                continue
-            if any(word in key.lower() for word in _SECRET_WORDS):
-                continue
-            data[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+        data.update(_extra(record))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        # A driver's error or a library's message may echo a database URL: never its password.
+        return redact(json.dumps(data, ensure_ascii=False))
 
 
-def configure_logging(level: str = "INFO") -> None:
+class ConsoleFormatter(logging.Formatter):
+    """``15:04:05.123 INFO  connector_started connector=sim`` (local time, for people)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        fields = " ".join(f"{k}={_quoted(v)}" for k, v in _extra(record).items())
+        line = f"{when} {record.levelname:<5} {record.getMessage()}"
+        line = f"{line} {fields}" if fields else line
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+        return redact(line)
+
+
+def _quoted(value: object) -> str:
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if not text or " " in text else text
+
+
+def resolve_format(log_format: str, *, stream: object = None) -> str:
+    """``auto`` is ``console`` when the log goes to a terminal, ``json`` otherwise."""
+    if log_format not in FORMATS:
+        raise ValueError(f"unknown log format {log_format!r}: auto, json or console")
+    if log_format != "auto":
+        return log_format
+    isatty = getattr(stream if stream is not None else sys.stderr, "isatty", None)
+    return "console" if isatty is not None and isatty() else "json"
+
+
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    console = resolve_format(log_format, stream=sys.stderr) == "console"
+    handler.setFormatter(ConsoleFormatter() if console else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -23,9 +23,9 @@ from centauro.compat.form import parse_urlencoded
 from centauro.domain.errors import CentauroError, UndecodableField
 from centauro.domain.models import Account
 from centauro.runtime import Gateway
+from centauro.service import accounts as account_service
 from centauro.service import submit
 from centauro.service.submit import Verdict
-from centauro.store import accounts as account_store
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,7 @@ async def _post_fields(request: Request, max_bytes: int) -> Mapping[str, str]:
 
 async def _balance(gateway: Gateway, account: Account) -> Response:
     def read(conn: Connection) -> int:
-        current = account_store.by_id(conn, account.id)
-        return current.balance if current is not None else 0
+        return account_service.balance(conn, account.id)
 
     return _answer(wire.encode_balance_answer(await gateway.read(read)))
 

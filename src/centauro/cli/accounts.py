@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, store
+from centauro.cli.context import now, snapshot, transaction
 from centauro.domain import inputs
-from centauro.domain.errors import CentauroError
 from centauro.domain.models import Account
 
 if TYPE_CHECKING:
@@ -89,20 +88,16 @@ def create(
     _printable("El nombre", name, as_json)
     _printable("--client-id", client_id, as_json)
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                created = service.create(
-                    conn,
-                    name=name,
-                    credits=credits,
-                    country=country,
-                    now=now(),
-                    client_id=client_id,
-                    client_secret=client_secret,
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        created = service.create(
+            conn,
+            name=name,
+            credits=credits,
+            country=country,
+            now=now(),
+            client_id=client_id,
+            client_secret=client_secret,
+        )
     _credentials(created, as_json, texts.ACCOUNT_CREATED)
 
 
@@ -111,7 +106,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Lista las cuentas con su saldo."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
+    with snapshot(ctx, as_json=as_json) as conn:
         rows = [_row(a) for a in service.list_all(conn)]
     if as_json:
         output.emit_json(rows)
@@ -134,18 +129,12 @@ def topup(
     """Suma (o resta) SMS al saldo de una cuenta; queda anotado en su libro."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                balance = service.topup(
-                    conn, client_id=client_id, amount=amount, now=now(), note=note
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        balance = service.topup(conn, client_id=client_id, amount=amount, now=now(), note=note)
     if as_json:
         output.emit_json({"client_id": client_id, "amount": amount, "balance": balance})
     else:
-        output.console.print(f"{texts.TOPPED_UP}: {client_id} → {balance} SMS")
+        output.console.print(f"{texts.TOPPED_UP}: {output.safe(client_id)} → {balance} SMS")
 
 
 _KEEP: Any = object()
@@ -209,17 +198,15 @@ def update(
         parsed = _limit("--" + key.replace("_", "-"), value, kind, as_json)
         if parsed is not _KEEP:
             changes[key] = parsed
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                account = service.update(conn, client_id=client_id, now=now(), **changes)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        account = service.update(conn, client_id=client_id, now=now(), **changes)
     row = _row(account)
     if as_json:
         output.emit_json(row)
         return
-    output.console.print(f"[green]{texts.ACCOUNT_UPDATED.format(client_id=client_id)}[/green]")
+    output.console.print(
+        f"[green]{texts.ACCOUNT_UPDATED.format(client_id=output.safe(client_id))}[/green]"
+    )
     rate = account.rate_limit
     row["rate_limit"] = (
         texts.SERVER_DEFAULT if rate is None else f"{rate:g}" if rate else texts.NO_LIMIT
@@ -231,16 +218,14 @@ def update(
 def _set_enabled(ctx: typer.Context, client_id: str, enabled: bool, as_json: bool) -> None:
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                account = service.set_enabled(conn, client_id=client_id, enabled=enabled, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        account = service.set_enabled(conn, client_id=client_id, enabled=enabled, now=now())
     if as_json:
         output.emit_json(_row(account))
     else:
-        output.console.print(f"{texts.ENABLED if enabled else texts.DISABLED}: {client_id}")
+        output.console.print(
+            f"{texts.ENABLED if enabled else texts.DISABLED}: {output.safe(client_id)}"
+        )
 
 
 @app.command("disable")
@@ -272,12 +257,8 @@ def rotate_secret(
     """Genera un nuevo client_secret; el anterior deja de funcionar de inmediato."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                created = service.rotate_secret(conn, client_id=client_id, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        created = service.rotate_secret(conn, client_id=client_id, now=now())
     _credentials(created, as_json, texts.ROTATED_NOTICE)
 
 
@@ -291,12 +272,8 @@ def ledger(
     """Muestra los últimos movimientos de saldo (cargos, recargas, reembolsos)."""
     from centauro.service import accounts as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.read() as conn:
-                entries = service.ledger(conn, client_id, limit=limit)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with snapshot(ctx, as_json=as_json) as conn:
+        entries = service.ledger(conn, client_id, limit=limit)
     rows = [
         {
             "id": e.id,

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.markup import escape
 
 from centauro.cli import output, texts
 
@@ -63,7 +62,7 @@ def _fail(
     if as_json:
         data = {"error": kind, "message": message, **(detail or {})}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    output.err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    output.err_console.print(f"[red]Error:[/red] {output.safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

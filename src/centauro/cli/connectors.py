@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, store
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import now, snapshot, transaction
 
 app = typer.Typer(help="Conectores con operadoras (SMPP) y su estado.")
 
@@ -22,187 +24,137 @@ def _public(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: (texts.HIDDEN if k in SECRET_FIELDS and v else v) for k, v in settings.items()}
 
 
-def _validated(kind: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Settings checked by the connector kind's own code; ValueError says what is wrong."""
-    if kind == "smpp":
-        from centauro.connectors.smpp import SmppSettings
+def _validated(kind: str, values: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    """Settings checked by the connector kind's own code (connectors/registry.py)."""
+    from centauro.connectors import registry
 
-        return SmppSettings.from_dict(values).to_dict()
-    if kind == "sandbox":
-        delay = float(values.get("dlr_delay", 0.2))
-        if not 0 <= delay <= 3600:
-            raise ValueError("dlr_delay must be between 0 and 3600 seconds")
-        return {"dlr_delay": delay}
-    raise ValueError(f"unknown connector type {kind!r}: smpp or sandbox")
+    try:
+        return registry.validate(kind, values)
+    except (TypeError, ValueError) as exc:
+        output.fail(f"{texts.INVALID_SETTINGS}: {exc}", as_json=as_json, code=2)
 
 
-def _given(**options: Any) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if v is not None}
+#: The connector options ``add`` and ``update`` share: (parameter, stored setting, option).
+OPTIONS: tuple[tuple[str, str, Any], ...] = (
+    ("host", "host", Annotated[str | None, typer.Option("--host", help="Servidor SMSC.")]),
+    ("port", "port", Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Puerto SMPP.")
+    ]),
+    ("system_id", "system_id", Annotated[
+        str | None, typer.Option("--system-id", help="Usuario del bind.")
+    ]),
+    ("password", "password", Annotated[
+        str | None, typer.Option("--password", help="Clave del bind.")
+    ]),
+    ("system_type", "system_type", Annotated[
+        str | None, typer.Option("--system-type", help="system_type del bind.")
+    ]),
+    ("bind_mode", "bind_mode", Annotated[
+        str | None,
+        typer.Option("--bind-mode", help="transceiver, o transmitter_receiver (dos binds)."),
+    ]),
+    ("source_addr", "source_addr", Annotated[
+        str | None, typer.Option("--source-addr", help="Remitente (source_addr).")
+    ]),
+    ("source_ton", "source_ton", Annotated[
+        int | None, typer.Option("--source-ton", help="TON del remitente.")
+    ]),
+    ("source_npi", "source_npi", Annotated[
+        int | None, typer.Option("--source-npi", help="NPI del remitente.")
+    ]),
+    ("window", "window", Annotated[
+        int | None, typer.Option("--window", help="Ventana: envíos sin respuesta.")
+    ]),
+    ("tps", "tps", Annotated[
+        float | None, typer.Option("--tps", help="Máximo de envíos por segundo.")
+    ]),
+    ("enquire_link", "enquire_link", Annotated[
+        float | None, typer.Option("--enquire-link", help="Segundos entre enquire_link.")
+    ]),
+    ("reconnect_min", "reconnect_min", Annotated[
+        float | None,
+        typer.Option("--reconnect-min", help="Espera mínima antes de reconectar (s)."),
+    ]),
+    ("reconnect_max", "reconnect_max", Annotated[
+        float | None,
+        typer.Option("--reconnect-max", help="Espera máxima antes de reconectar (s)."),
+    ]),
+    ("coding", "gsm7_coding", Annotated[
+        str | None, typer.Option("--coding", help="Texto GSM-7 como gsm7, latin1 o ascii.")
+    ]),
+    ("multipart", "multipart", Annotated[
+        str | None, typer.Option("--multipart", help="Mensajes largos: udh, sar o payload.")
+    ]),
+    ("tls", "tls", Annotated[bool | None, typer.Option("--tls/--no-tls", help="Conexión TLS.")]),
+    ("dlr", "registered_delivery", Annotated[
+        bool | None, typer.Option("--dlr/--no-dlr", help="Pedir confirmaciones de entrega.")
+    ]),
+    ("dlr_delay", "dlr_delay", Annotated[
+        float | None,
+        typer.Option("--dlr-delay", help="Sandbox: segundos hasta la confirmación."),
+    ]),
+)  # fmt: skip
+
+F = TypeVar("F", bound=Callable[..., None])
 
 
-Host = Annotated[str | None, typer.Option("--host", help="Servidor SMSC.")]
-Port = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Puerto SMPP.")]
-SystemId = Annotated[str | None, typer.Option("--system-id", help="Usuario del bind.")]
-Password = Annotated[str | None, typer.Option("--password", help="Clave del bind.")]
-SystemType = Annotated[str | None, typer.Option("--system-type", help="system_type del bind.")]
-BindMode = Annotated[
-    str | None,
-    typer.Option("--bind-mode", help="transceiver, o transmitter_receiver (dos binds)."),
-]
-SourceAddr = Annotated[str | None, typer.Option("--source-addr", help="Remitente (source_addr).")]
-SourceTon = Annotated[int | None, typer.Option("--source-ton", help="TON del remitente.")]
-SourceNpi = Annotated[int | None, typer.Option("--source-npi", help="NPI del remitente.")]
-Window = Annotated[int | None, typer.Option("--window", help="Ventana: envíos sin respuesta.")]
-Tps = Annotated[float | None, typer.Option("--tps", help="Máximo de envíos por segundo.")]
-EnquireLink = Annotated[
-    float | None, typer.Option("--enquire-link", help="Segundos entre enquire_link.")
-]
-ReconnectMin = Annotated[
-    float | None, typer.Option("--reconnect-min", help="Espera mínima antes de reconectar (s).")
-]
-ReconnectMax = Annotated[
-    float | None, typer.Option("--reconnect-max", help="Espera máxima antes de reconectar (s).")
-]
-Coding = Annotated[
-    str | None, typer.Option("--coding", help="Texto GSM-7 como gsm7, latin1 o ascii.")
-]
-Multipart = Annotated[
-    str | None, typer.Option("--multipart", help="Mensajes largos: udh, sar o payload.")
-]
-Tls = Annotated[bool | None, typer.Option("--tls/--no-tls", help="Conexión TLS.")]
-Dlr = Annotated[
-    bool | None, typer.Option("--dlr/--no-dlr", help="Pedir confirmaciones de entrega.")
-]
-DlrDelay = Annotated[
-    float | None, typer.Option("--dlr-delay", help="Sandbox: segundos hasta la confirmación.")
-]
+def with_options(command: F) -> F:
+    """Give ``command`` the :data:`OPTIONS` (before ``--json``); it receives the ones the
+    operator gave as ``values``, keyed by stored setting name. Typer reads the signature."""
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    given = [p for p in own if p.name not in ("values", "as_json")]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, _, kind in OPTIONS
+    ]
+    tail = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own if p.name == "as_json"]
+    params = [*given, *extra, *tail]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        options = {setting: kwargs.pop(name) for name, setting, _ in OPTIONS}
+        command(**kwargs, values={k: v for k, v in options.items() if v is not None})
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return cast(F, wrapper)
 
 
 @app.command("add")
+@with_options
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Nombre del conector (p. ej. movistar).")],
     kind: Annotated[str, typer.Option("--type", help="smpp o sandbox.")] = "smpp",
-    host: Host = None,
-    port: Port = None,
-    system_id: SystemId = None,
-    password: Password = None,
-    system_type: SystemType = None,
-    bind_mode: BindMode = None,
-    source_addr: SourceAddr = None,
-    source_ton: SourceTon = None,
-    source_npi: SourceNpi = None,
-    window: Window = None,
-    tps: Tps = None,
-    enquire_link: EnquireLink = None,
-    reconnect_min: ReconnectMin = None,
-    reconnect_max: ReconnectMax = None,
-    coding: Coding = None,
-    multipart: Multipart = None,
-    tls: Tls = None,
-    dlr: Dlr = None,
-    dlr_delay: DlrDelay = None,
+    *,
+    values: dict[str, Any],
     as_json: JsonFlag = False,
 ) -> None:
     """Añade un conector. Los servidores en marcha lo inician en segundos."""
     from centauro.service import carriers
 
-    values = _given(
-        host=host,
-        port=port,
-        system_id=system_id,
-        password=password,
-        system_type=system_type,
-        bind_mode=bind_mode,
-        source_addr=source_addr,
-        source_ton=source_ton,
-        source_npi=source_npi,
-        window=window,
-        tps=tps,
-        enquire_link=enquire_link,
-        reconnect_min=reconnect_min,
-        reconnect_max=reconnect_max,
-        gsm7_coding=coding,
-        multipart=multipart,
-        tls=tls,
-        registered_delivery=dlr,
-        dlr_delay=dlr_delay,
-    )
-    try:
-        settings = _validated(kind, values)
-    except (TypeError, ValueError) as exc:
-        output.fail(f"{texts.INVALID_SETTINGS}: {exc}", as_json=as_json, code=2)
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                row = carriers.add_connector(
-                    conn, name=name, kind=kind, settings=settings, now=now()
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    settings = _validated(kind, values, as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        row = carriers.add_connector(conn, name=name, kind=kind, settings=settings, now=now())
     _print_connector(row, as_json, texts.CONNECTOR_ADDED.format(name=name))
 
 
 @app.command("update")
+@with_options
 def update(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Nombre del conector.")],
-    host: Host = None,
-    port: Port = None,
-    system_id: SystemId = None,
-    password: Password = None,
-    system_type: SystemType = None,
-    bind_mode: BindMode = None,
-    source_addr: SourceAddr = None,
-    source_ton: SourceTon = None,
-    source_npi: SourceNpi = None,
-    window: Window = None,
-    tps: Tps = None,
-    enquire_link: EnquireLink = None,
-    reconnect_min: ReconnectMin = None,
-    reconnect_max: ReconnectMax = None,
-    coding: Coding = None,
-    multipart: Multipart = None,
-    tls: Tls = None,
-    dlr: Dlr = None,
-    dlr_delay: DlrDelay = None,
+    *,
+    values: dict[str, Any],
     as_json: JsonFlag = False,
 ) -> None:
     """Cambia opciones de un conector; los servidores lo reinician con ellas."""
     from centauro.service import carriers
 
-    changes = _given(
-        host=host,
-        port=port,
-        system_id=system_id,
-        password=password,
-        system_type=system_type,
-        bind_mode=bind_mode,
-        source_addr=source_addr,
-        source_ton=source_ton,
-        source_npi=source_npi,
-        window=window,
-        tps=tps,
-        enquire_link=enquire_link,
-        reconnect_min=reconnect_min,
-        reconnect_max=reconnect_max,
-        gsm7_coding=coding,
-        multipart=multipart,
-        tls=tls,
-        registered_delivery=dlr,
-        dlr_delay=dlr_delay,
-    )
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                current = carriers.get_connector(conn, name)
-                try:
-                    settings = _validated(current.kind, {**current.settings, **changes})
-                except (TypeError, ValueError) as exc:
-                    output.fail(f"{texts.INVALID_SETTINGS}: {exc}", as_json=as_json, code=2)
-                row = carriers.update_connector(conn, name, settings=settings, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        current = carriers.get_connector(conn, name)
+        settings = _validated(current.kind, {**current.settings, **values}, as_json)
+        row = carriers.update_connector(conn, name, settings=settings, now=now())
     _print_connector(row, as_json, texts.CONNECTOR_UPDATED.format(name=name))
 
 
@@ -221,7 +173,7 @@ def _print_connector(row: Any, as_json: bool, headline: str) -> None:
     if as_json:
         output.emit_json(data)
         return
-    output.console.print(headline)
+    output.console.print(output.safe(headline))
     output.fields({k: v for k, v in data.items() if k != "settings"} | data["settings"])
 
 
@@ -230,7 +182,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Lista los conectores configurados."""
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
+    with snapshot(ctx, as_json=as_json) as conn:
         rows = [_row(r) for r in carriers.list_connectors(conn)]
     if as_json:
         output.emit_json(rows)
@@ -254,24 +206,16 @@ def show(
     """Muestra la configuración de un conector (sin la clave)."""
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.read() as conn:
-                row = carriers.get_connector(conn, name)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with snapshot(ctx, as_json=as_json) as conn:
+        row = carriers.get_connector(conn, name)
     _print_connector(row, as_json, name)
 
 
 def _set_enabled(ctx: typer.Context, name: str, enabled: bool, as_json: bool) -> None:
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                row = carriers.set_enabled(conn, name, enabled=enabled, now=now())
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        row = carriers.set_enabled(conn, name, enabled=enabled, now=now())
     headline = texts.CONNECTOR_ENABLED if enabled else texts.CONNECTOR_DISABLED
     _print_connector(row, as_json, headline.format(name=name))
 
@@ -305,26 +249,22 @@ def remove(
     """Elimina un conector y sus rutas."""
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                routes = carriers.remove_connector(conn, name)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        routes = carriers.remove_connector(conn, name)
     if as_json:
         output.emit_json({"removed": name, "routes_removed": routes})
     else:
-        output.console.print(texts.CONNECTOR_REMOVED.format(name=name, routes=routes))
+        output.console.print(texts.CONNECTOR_REMOVED.format(name=output.safe(name), routes=routes))
 
 
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Estado de cada bind: conexión, ventana en vuelo, TPS, en espera, último error."""
-    from centauro.store import carriers as store_carriers
+    from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
-        rows = store_carriers.live_status(conn)
-        queue = store_carriers.queued_counts(conn)
+    with snapshot(ctx, as_json=as_json) as conn:
+        rows = carriers.live_status(conn)
+        queue = carriers.queued_counts(conn)
     current = datetime.now(UTC)
     for r in rows:
         r["worker"] = r.pop("worker_id")

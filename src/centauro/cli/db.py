@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import settings
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import database
 
 app = typer.Typer(help="Base de datos: aplicar migraciones.")
 
@@ -20,17 +19,9 @@ def upgrade(
 ) -> None:
     """Aplica las migraciones pendientes (crea el esquema en una base nueva)."""
     from centauro.store import migrate
-    from centauro.store.engine import open_database
 
-    s = settings(ctx)
-    try:
-        db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
-        try:
-            revision = migrate.upgrade(db)
-        finally:
-            db.dispose()
-    except (CentauroError, ValueError) as exc:
-        output.fail(exc if isinstance(exc, CentauroError) else str(exc), as_json=as_json)
+    with database(ctx, as_json=as_json) as db:
+        revision = migrate.upgrade(db)
     if as_json:
         output.emit_json({"revision": revision})
     else:
@@ -44,17 +35,9 @@ def current(
 ) -> None:
     """Muestra la revisión del esquema y la más reciente."""
     from centauro.store import migrate
-    from centauro.store.engine import open_database
 
-    s = settings(ctx)
-    try:
-        db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
-        try:
-            at = migrate.current(db)
-        finally:
-            db.dispose()
-    except (CentauroError, ValueError) as exc:
-        output.fail(exc if isinstance(exc, CentauroError) else str(exc), as_json=as_json)
+    with database(ctx, as_json=as_json) as db:
+        at = migrate.current(db)
     if as_json:
         output.emit_json({"current": at, "head": migrate.head()})
     else:

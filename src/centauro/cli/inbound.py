@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import store
+from centauro.cli.context import snapshot
 
 app = typer.Typer(help="Mensajes recibidos (MO) desde los teléfonos.")
 
@@ -20,9 +20,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")] = False,
 ) -> None:
     """Lista los mensajes recibidos más recientes."""
-    from centauro.store import inbound
+    from centauro.service import inbound
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
+    with snapshot(ctx, as_json=as_json) as conn:
         found = inbound.listing(conn, sender=sender, limit=limit)
     rows = [
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -18,7 +19,7 @@ from centauro.cli import (
     suppressions,
     webhooks,
 )
-from centauro.cli.context import State, database_url
+from centauro.cli.context import SERVER_COMMANDS, State, database_url, require_server
 from centauro.cli.serve import serve
 from centauro.cli.smsc_sim import smsc_sim
 
@@ -66,6 +67,15 @@ def main(
     ] = False,
 ) -> None:
     ctx.obj = State(database_url=database_url(db_url))
+    command = ctx.invoked_subcommand
+    if command in SERVER_COMMANDS and not _asks_for_help():
+        require_server(command)
+
+
+def _asks_for_help() -> bool:
+    """``centauro db --help`` works without the server: help needs none of it. (Click has
+    consumed the subcommand's arguments from the context by the time this callback runs.)"""
+    return "--help" in sys.argv[1:]
 
 
 def run() -> None:

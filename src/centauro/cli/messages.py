@@ -7,8 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import store
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import snapshot
 from centauro.domain.models import Message
 
 app = typer.Typer(help="Mensajes: estado, destinatario, segmentos, fechas.")
@@ -49,12 +48,8 @@ def show(
     """Muestra un mensaje: estado, destinatario, segmentos, codificación, texto y fechas."""
     from centauro.service import messages as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.read() as conn:
-                message = service.get(conn, message_id)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with snapshot(ctx, as_json=as_json) as conn:
+        message = service.get(conn, message_id)
     if as_json:
         output.emit_json(message_dict(message))
     else:
@@ -82,15 +77,9 @@ def list_(
     from centauro.service import accounts as account_service
     from centauro.service import messages as service
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.read() as conn:
-                account_id = account_service.get(conn, account).id if account else None
-                found = service.find(
-                    conn, account_id=account_id, status=status, recipient=to, limit=limit
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with snapshot(ctx, as_json=as_json) as conn:
+        account_id = account_service.get(conn, account).id if account else None
+        found = service.find(conn, account_id=account_id, status=status, recipient=to, limit=limit)
     rows = [message_dict(m) for m in found]
     if as_json:
         output.emit_json(rows)

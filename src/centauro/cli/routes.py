@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, store
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import now, snapshot, transaction
 
 app = typer.Typer(help="Rutas: qué conector lleva cada prefijo de número (E.164).")
 
@@ -36,14 +35,10 @@ def add(
 
     if not prefix and not default:
         output.fail(texts.ROUTE_NEEDS_PREFIX, as_json=as_json, code=2)
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                route = carriers.add_route(
-                    conn, prefix=prefix, connector=connector, priority=priority, now=now()
-                )
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        route = carriers.add_route(
+            conn, prefix=prefix, connector=connector, priority=priority, now=now()
+        )
     row = {
         "id": route.id,
         "prefix": route.prefix,
@@ -54,7 +49,9 @@ def add(
         output.emit_json(row)
     else:
         output.console.print(
-            texts.ROUTE_ADDED.format(prefix=route.prefix or "*", connector=connector)
+            texts.ROUTE_ADDED.format(
+                prefix=output.safe(route.prefix or "*"), connector=output.safe(connector)
+            )
         )
 
 
@@ -63,7 +60,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Lista las rutas, de la más específica a la más general."""
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db, db.read() as conn:
+    with snapshot(ctx, as_json=as_json) as conn:
         rows = [
             {"id": r.id, "prefix": r.prefix, "connector": r.connector, "priority": r.priority}
             for r in carriers.list_routes(conn)
@@ -87,12 +84,8 @@ def remove(
     """Elimina una ruta."""
     from centauro.service import carriers
 
-    with store(ctx, as_json=as_json) as db:
-        try:
-            with db.begin() as conn:
-                carriers.remove_route(conn, route_id)
-        except CentauroError as exc:
-            output.fail(exc, as_json=as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        carriers.remove_route(conn, route_id)
     if as_json:
         output.emit_json({"removed": route_id})
     else:

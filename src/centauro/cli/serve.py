@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, settings, store
-from centauro.domain.errors import CentauroError
+from centauro.cli.context import now, settings, transaction
+from centauro.config import masked_url
 
 DEMO_NAME = "demo"
 DEMO_CREDITS = 1000
@@ -33,19 +33,30 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Registrar cada petición HTTP.")
     ] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="auto|json|console",
+            help="Formato del registro: legible en una terminal, JSON si no (auto); "
+            "o CENTAURO_LOG_FORMAT.",
+        ),
+    ] = None,
 ) -> None:
     """Ejecuta el gateway: API compatible CentauroSMS v1.2 + despacho de mensajes."""
     import uvicorn
 
     from centauro.api.app import create_app
-    from centauro.logs import configure_logging
+    from centauro.logs import FORMATS, configure_logging
 
-    s = settings(ctx)
-    configure_logging(s.log_level)
+    s = settings(ctx, log_format=log_format)
+    if s.log_format not in FORMATS:
+        output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
+    configure_logging(s.log_level, s.log_format)
     if demo:
         _ensure_demo(ctx)
     output.console.print(
-        texts.SERVING.format(host=host, port=port, db=s.database_url), soft_wrap=True
+        texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
     app = create_app(s, migrate=migrate_db)
     uvicorn.run(
@@ -64,16 +75,14 @@ def serve(
 def _ensure_demo(ctx: typer.Context) -> None:
     from centauro.service import accounts
 
-    with store(ctx) as db:
-        try:
-            with db.begin() as conn:
-                existing = accounts.by_name(conn, DEMO_NAME)
-                if existing is not None:
-                    output.console.print(texts.DEMO_EXISTS.format(client_id=existing.client_id))
-                    return
-                created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
-        except CentauroError as exc:
-            output.fail(exc)
+    with transaction(ctx) as conn:
+        existing = accounts.by_name(conn, DEMO_NAME)
+        if existing is not None:
+            output.console.print(
+                texts.DEMO_EXISTS.format(client_id=output.safe(existing.client_id))
+            )
+            return
+        created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")
     output.fields({"client_id": created.client_id, "client_secret": created.client_secret})
     logging.getLogger(__name__).debug("demo account ready")

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import typer
-from rich.markup import escape
 
 from centauro import __version__
 from centauro.cli import output, texts
@@ -50,7 +49,7 @@ def _fail(message: str, *, kind: str, code: int, as_json: bool, **extra: Any) ->
     if as_json:
         data = {"error": kind, "message": message, **extra}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    output.err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    output.err_console.print(f"[red]Error:[/red] {output.safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -169,7 +168,7 @@ def add(number: Number, as_json: JsonFlag = False) -> None:
         output.emit_json({**entry, "created": created})
     else:
         template = texts.SUPPRESSION_ADDED if created else texts.SUPPRESSION_EXISTS
-        output.console.print(template.format(number=entry["number"]))
+        output.console.print(template.format(number=output.safe(entry["number"])))
 
 
 @app.command("remove")
@@ -188,4 +187,4 @@ def remove(number: Number, as_json: JsonFlag = False) -> None:
     if as_json:
         output.emit_json({"number": number, "removed": True})
     else:
-        output.console.print(texts.SUPPRESSION_REMOVED.format(number=number))
+        output.console.print(texts.SUPPRESSION_REMOVED.format(number=output.safe(number)))

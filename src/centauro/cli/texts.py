@@ -56,6 +56,12 @@ DEMO_EXISTS = (
     "La cuenta de demostración ya existe (client_id {client_id}); su secreto se mostró al "
     "crearla. Para uno nuevo: centauro accounts rotate-secret {client_id}"
 )
+NEEDS_SERVER = (
+    "«centauro {command}» necesita el servidor, que no está instalado (faltan: {missing}). "
+    'Instálelo con: pip install "centauro-sms[server]"'
+)
+BAD_DATABASE_URL = "URL de base de datos no válida ({url}): {error}"
+BAD_LOG_FORMAT = "Formato de registro desconocido: {value!r} (auto, json o console)."
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "
@@ -173,5 +179,74 @@ LABELS.update(
         "quiet_hours": "Horas de silencio",
         "rate_limit": "Peticiones/s",
         "max_recipients": "Máx. destinatarios",
+    }
+)
+
+# --- words for stored values in human output (``--json`` keeps the English values) ---
+#: Message states (domain/states.py).
+STATES = {
+    "scheduled": "programado",
+    "queued": "en cola",
+    "sent": "enviado",
+    "delivered": "entregado",
+    "undelivered": "no entregado",
+    "expired": "vencido",
+    "rejected": "rechazado",
+    "failed": "fallido",
+    "cancelled": "cancelado",
+}
+#: Connector states (connectors/base.py ConnectorStatus.state).
+CONNECTOR_STATES = {
+    "up": "conectado",
+    "connecting": "conectando",
+    "down": "desconectado",
+    "stopped": "detenido",
+}
+#: Ledger entry kinds.
+LEDGER_KINDS = {"charge": "cargo", "topup": "recarga", "refund": "reembolso"}
+#: Where a message came from (the door that accepted it).
+MESSAGE_SOURCES = {
+    "compat": "API compatible (POST)",
+    "http": "API compatible (GET /http/)",
+    "v1": "API REST (/v1)",
+    "cli": "línea de órdenes",
+}
+CATEGORIES = {"transactional": "transaccional", "marketing": "marketing"}
+#: Stored value → Spanish word, by field, for :func:`centauro.cli.output.fields`/``table``.
+VALUES: dict[str, dict[str, str]] = {
+    "status": STATES,
+    "state": CONNECTOR_STATES,
+    "kind": LEDGER_KINDS,
+    "category": CATEGORIES,
+    "source": MESSAGE_SOURCES | SUPPRESSION_SOURCES,
+}
+LABELS.update(
+    {
+        "attempts": "Intentos",
+        "category": "Categoría",
+        "client_secret": "client_secret",
+        "balance_after": "Saldo después",
+        "note": "Nota",
+        "messages": "Mensajes",
+        "host": "Servidor",
+        "port": "Puerto",
+        "system_id": "system_id",
+        "password": "Clave",
+        "system_type": "system_type",
+        "bind_mode": "Modo de bind",
+        "source_addr": "Remitente",
+        "source_ton": "TON remitente",
+        "source_npi": "NPI remitente",
+        "dest_ton": "TON destino",
+        "dest_npi": "NPI destino",
+        "window": "Ventana",
+        "enquire_link": "enquire_link (s)",
+        "reconnect_min": "Reconexión mín. (s)",
+        "reconnect_max": "Reconexión máx. (s)",
+        "gsm7_coding": "Codificación GSM-7",
+        "multipart": "Multiparte",
+        "tls": "TLS",
+        "registered_delivery": "Confirmaciones",
+        "dlr_delay": "Demora de confirmación (s)",
     }
 )

@@ -70,7 +70,7 @@ def _fail(
     if as_json:
         data = {"error": kind, "message": message, **(detail or {})}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    output.err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    output.err_console.print(f"[red]Error:[/red] {output.safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -128,7 +128,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     for col in columns:
         t.add_column(HEADERS.get(col, col))
     for row in rows:
-        t.add_row(*("—" if row.get(c) is None else escape(str(row[c])) for c in columns))
+        t.add_row(*("—" if row.get(c) is None else output.safe(row[c]) for c in columns))
     output.console.print(t)
 
 

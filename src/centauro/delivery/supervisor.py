@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from centauro.connectors import registry
 from centauro.connectors.base import Connector, ConnectorStatus, Inbox
 from centauro.connectors.sandbox import SandboxConnector
 from centauro.domain.routing import Route, RouteTable
@@ -39,15 +40,8 @@ Factory = Callable[[ConnectorRow], Connector]
 
 
 def build_connector(row: ConnectorRow, *, sandbox_dlr_delay: float = 0.2) -> Connector:
-    """A connector object for a stored row (its settings validated by its kind)."""
-    if row.kind == "sandbox":
-        delay = float(row.settings.get("dlr_delay", sandbox_dlr_delay))
-        return SandboxConnector(row.name, dlr_delay=delay)
-    if row.kind == "smpp":
-        from centauro.connectors.smpp import SmppConnector, SmppSettings  # noqa: PLC0415
-
-        return SmppConnector(row.name, SmppSettings.from_dict(row.settings))
-    raise ValueError(f"unknown connector kind {row.kind!r}")
+    """A connector object for a stored row, built by its kind (connectors/registry.py)."""
+    return registry.build(row.kind, row.name, row.settings, sandbox_dlr_delay=sandbox_dlr_delay)
 
 
 class Supervisor:

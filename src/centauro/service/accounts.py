@@ -197,6 +197,12 @@ def rotate_secret(conn: Connection, *, client_id: str, now: datetime) -> NewCred
     return NewCredentials(account=get(conn, client_id), client_id=client_id, client_secret=secret)
 
 
+def balance(conn: Connection, account_id: int) -> int:
+    """The account's credits now (0 for an account deleted meanwhile)."""
+    current = store.by_id(conn, account_id)
+    return current.balance if current is not None else 0
+
+
 def list_all(conn: Connection) -> list[Account]:
     return store.all_accounts(conn)
 

@@ -91,3 +91,13 @@ def remove_route(conn: Connection, route_id: int) -> None:
 
 def list_routes(conn: Connection) -> list[RouteRow]:
     return store.all_routes(conn)
+
+
+def live_status(conn: Connection) -> list[dict[str, Any]]:
+    """What running servers last reported of their connectors (dead workers left out)."""
+    return store.live_status(conn)
+
+
+def queued_counts(conn: Connection) -> dict[str, int]:
+    """Messages waiting in the queue (``queued``), and sent awaiting a receipt (``sent``)."""
+    return store.queued_counts(conn)

@@ -199,3 +199,17 @@ def _store(
         )
     )
     return inbound_id
+
+
+def listing(
+    conn: Connection,
+    *,
+    sender: str | None = None,
+    account_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[store.InboundRow]:
+    """Inbound messages, newest first (the doors' one way to read them)."""
+    return store.listing(
+        conn, sender=sender, account_id=account_id, before_id=before_id, limit=limit
+    )

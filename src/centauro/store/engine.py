@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
@@ -25,7 +26,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 class Database:
     """The store's engines. ``write_engine`` for changes, ``read_engine`` for lookups."""
 
-    url: str
+    url: str = field(repr=False)  #: may hold the password: never in a repr
     write_engine: Engine
     read_engine: Engine
 
@@ -52,7 +53,17 @@ class Database:
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
-    """Create engines for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://…``)."""
+    """Create engines for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://…``).
+
+    A URL SQLAlchemy cannot use is a ValueError (its text never holds the URL).
+    """
+    try:
+        return _open(url, sqlite_synchronous)
+    except sa_exc.ArgumentError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _open(url: str, sqlite_synchronous: str) -> Database:
     parsed = make_url(url)
     if sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"unknown SQLite synchronous mode: {sqlite_synchronous!r}")

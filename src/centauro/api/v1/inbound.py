@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response, Security
 from centauro.api.v1 import paging
 from centauro.api.v1.auth import CurrentAccount
 from centauro.api.v1.schemas import BASIC_AUTH, Gw, InboundPage, json_response, problems, stamp
-from centauro.store import inbound as store
+from centauro.service import inbound as service
 
 router = APIRouter(tags=["inbound"], dependencies=[Security(BASIC_AUTH)])
 
@@ -32,7 +32,7 @@ async def list_inbound(
 ) -> Response:
     before = paging.decode(CURSOR_KIND, cursor)
     rows = await gateway.read(
-        lambda c: store.listing(c, account_id=account.id, before_id=before, limit=limit + 1)
+        lambda c: service.listing(c, account_id=account.id, before_id=before, limit=limit + 1)
     )
     shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda r: r.id)
     data = [
