@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from centauro import __version__
 from centauro.api import compat, v1
+from centauro.api.guard import Guard
 from centauro.api.limits import BodySizeLimit
 from centauro.api.v1 import problems
 from centauro.compat import codes, wire
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
         redoc_url=None,
     )
     app.state.gateway = gateway
+    app.state.guard = Guard(gateway, settings)
     app.add_api_route("/health", health, methods=["GET"], tags=["ops"], include_in_schema=False)
     problems.install(app)
     app.include_router(v1.router)

@@ -64,7 +64,9 @@ def create(
     client_secret: Annotated[
         str | None,
         typer.Option(
-            "--client-secret", help="Secreto fijo (solo pruebas; por defecto, aleatorio)."
+            "--client-secret",
+            help="Secreto fijo (solo pruebas): al menos 24 caracteres y 10 distintos. "
+            "Por defecto, aleatorio.",
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -15,6 +15,10 @@ ERRORS: dict[type[errors.CentauroError], str] = {
     errors.TextTooLong: "El texto supera el máximo de segmentos permitido",
     errors.NoValidRecipient: "Ningún destinatario tiene un número válido",
     errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
+    errors.WeakSecret: (
+        "El secreto elegido es débil: debe tener al menos 24 caracteres y 10 distintos "
+        "(omita --client-secret para uno aleatorio)"
+    ),
     errors.InvalidRequest: "Petición no válida",
     errors.AuthenticationFailed: "Credenciales incorrectas o cuenta deshabilitada",
     errors.InsufficientCredits: "No tiene SMS disponibles para realizar este envío",

@@ -56,6 +56,8 @@ def create(
         raise InvalidRequest("client_id must have 1 to 64 characters")
     if store.by_client_id(conn, client_id) is not None:
         raise Conflict(f"client_id already exists: {client_id}")
+    if client_secret is not None:
+        credentials.check_chosen(client_secret)
     secret = client_secret or credentials.new_secret()
     account = store.insert_account(
         conn,
@@ -96,6 +98,14 @@ def authenticate(conn: Connection, client_id: str, secret: str) -> Account:
     if not credentials.verify_secret(secret, account.secret_hash) or not account.enabled:
         raise AuthenticationFailed
     return account
+
+
+def ensure_current(conn: Connection, account: Account) -> None:
+    """Refuse an ``account`` read earlier (a cached sign-in) that has since been disabled
+    or had its secret rotated: every operation calls this in its own transaction, so
+    neither takes effect "after the cache expires" nor only in the process that made it."""
+    if not store.is_current(conn, account.id, account.secret_hash):
+        raise AuthenticationFailed
 
 
 def topup(

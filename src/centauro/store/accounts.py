@@ -86,6 +86,15 @@ def set_fields(conn: Connection, account_id: int, now: datetime, **values: objec
     )
 
 
+_CURRENT = "SELECT 1 FROM accounts WHERE id = :id AND enabled AND secret_hash = :secret_hash"
+
+
+def is_current(conn: Connection, account_id: int, secret_hash: str) -> bool:
+    """Whether the account is still enabled with this secret hash (one primary-key read)."""
+    row = sql.fetchone(conn, _CURRENT, {"id": account_id, "secret_hash": secret_hash})
+    return row is not None
+
+
 _CHARGE = """
 UPDATE accounts SET balance = balance - :amount, updated_at = :now
 WHERE id = :id AND enabled AND secret_hash = :secret_hash AND balance >= :amount

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, Security
 
+from centauro.api.guard import checked
 from centauro.api.v1 import paging
 from centauro.api.v1.auth import CurrentAccount
 from centauro.api.v1.schemas import (
@@ -26,7 +27,7 @@ CURSOR_KIND = "l"
 @router.get("/balance", response_model=Balance, responses=problems(), summary="Credits left")
 async def balance(account: CurrentAccount, gateway: Gw) -> Response:
     # Read now, not from the authenticated account: that one may be a cached copy.
-    current = await gateway.read(lambda c: service.get(c, account.client_id))
+    current = await gateway.read(checked(account, lambda c: service.get(c, account.client_id)))
     return json_response({"balance": current.balance})
 
 
@@ -44,7 +45,10 @@ async def ledger(
 ) -> Response:
     before = paging.decode(CURSOR_KIND, cursor)
     rows = await gateway.read(
-        lambda c: service.ledger(c, account.client_id, limit=limit + 1, before_id=before)
+        checked(
+            account,
+            lambda c: service.ledger(c, account.client_id, limit=limit + 1, before_id=before),
+        )
     )
     shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda e: e.id)
     return json_response({"data": [_entry(e) for e in shown], "next_cursor": next_cursor})
