@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///centauro.sqlite3"
 
@@ -48,6 +48,9 @@ class Settings:
     auth_lockout_seconds: float = 900.0
     #: Seconds a compat answer to a locked sign-in is held back (at most 100 at once).
     auth_failure_delay_seconds: float = 1.0
+    #: Server key (32+ characters) sealing webhook secrets and signing keys at rest;
+    #: empty: they are stored in clear (docs/security.md).
+    secret_key: str = field(default="", repr=False)
     #: SQLite's ``synchronous`` pragma: NORMAL survives a process crash (kill -9);
     #: FULL also survives power loss, at the cost of an fsync per group commit.
     sqlite_synchronous: str = "FULL"

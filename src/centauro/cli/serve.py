@@ -63,6 +63,7 @@ def serve(
 
 def _ensure_demo(ctx: typer.Context) -> None:
     from centauro.service import accounts
+    from centauro.service.sealing import Sealer
 
     with store(ctx) as db:
         try:
@@ -71,7 +72,13 @@ def _ensure_demo(ctx: typer.Context) -> None:
                 if existing is not None:
                     output.console.print(texts.DEMO_EXISTS.format(client_id=existing.client_id))
                     return
-                created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
+                created = accounts.create(
+                    conn,
+                    name=DEMO_NAME,
+                    credits=DEMO_CREDITS,
+                    now=now(),
+                    sealer=Sealer(settings(ctx).secret_key),
+                )
         except CentauroError as exc:
             output.fail(exc)
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")

@@ -48,6 +48,10 @@ ACCOUNT_CREATED = "Cuenta creada. Guarde el secreto: no se mostrará de nuevo."
 ROTATED_NOTICE = (
     "Secreto renovado. El anterior ya no funciona. Guarde el nuevo: no se mostrará de nuevo."
 )
+SIGNING_KEY_ROTATED = (
+    "Clave de firma renovada: los callback_url se firman con ella desde ahora. "
+    "También se consulta en GET /v1/account/signing-key."
+)
 TOPPED_UP = "Saldo actualizado"
 DISABLED = "Cuenta deshabilitada"
 ENABLED = "Cuenta habilitada"

@@ -17,6 +17,8 @@ from centauro.domain.errors import AuthenticationFailed, Conflict, InvalidReques
 from centauro.domain.models import Account, LedgerEntry
 from centauro.domain.numbers import Country, parse_country
 from centauro.service import credentials
+from centauro.service.sealing import CLEAR, Sealer
+from centauro.service.webhooks import new_secret as new_signing_key
 from centauro.store import accounts as store
 
 MAX_TOPUP = 10**12
@@ -29,6 +31,7 @@ class NewCredentials:
     account: Account
     client_id: str
     client_secret: str
+    signing_key: str | None = None  #: set when an account is created
 
 
 def create(
@@ -40,6 +43,7 @@ def create(
     now: datetime,
     client_id: str | None = None,
     client_secret: str | None = None,
+    sealer: Sealer = CLEAR,
 ) -> NewCredentials:
     """Open an account with ``credits`` (recorded as its first ledger top-up)."""
     name = name.strip()
@@ -59,11 +63,13 @@ def create(
     if client_secret is not None:
         credentials.check_chosen(client_secret)
     secret = client_secret or credentials.new_secret()
+    signing_key = new_signing_key()
     account = store.insert_account(
         conn,
         name=name,
         client_id=client_id,
         secret_hash=credentials.hash_secret(secret),
+        signing_key=sealer.seal(signing_key),
         country=Country(country_code).value,
         now=now,
     )
@@ -73,6 +79,7 @@ def create(
         account=store.by_id(conn, account.id) or account,
         client_id=client_id,
         client_secret=secret,
+        signing_key=signing_key,
     )
 
 
@@ -205,6 +212,23 @@ def rotate_secret(conn: Connection, *, client_id: str, now: datetime) -> NewCred
     secret = credentials.new_secret()
     store.set_fields(conn, account.id, now, secret_hash=credentials.hash_secret(secret))
     return NewCredentials(account=get(conn, client_id), client_id=client_id, client_secret=secret)
+
+
+def signing_key(conn: Connection, account: Account, sealer: Sealer) -> str:
+    """The key that signs the account's callback_url deliveries (docs/webhooks.md)."""
+    stored = store.signing_key(conn, account.id)
+    if stored is None:
+        raise NotFound(f"no signing key for {account.client_id}; rotate it to make one")
+    return sealer.open(stored)
+
+
+def rotate_signing_key(conn: Connection, *, client_id: str, now: datetime, sealer: Sealer) -> str:
+    """A new callback signing key, returned in clear this once; pending deliveries are
+    signed with it from now on."""
+    account = get(conn, client_id)
+    key = new_signing_key()
+    store.set_fields(conn, account.id, now, signing_key=sealer.seal(key))
+    return key
 
 
 def list_all(conn: Connection) -> list[Account]:

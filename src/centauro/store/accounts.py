@@ -36,7 +36,14 @@ def _account(row: Any) -> Account:
 
 
 def insert_account(
-    conn: Connection, *, name: str, client_id: str, secret_hash: str, country: str, now: datetime
+    conn: Connection,
+    *,
+    name: str,
+    client_id: str,
+    secret_hash: str,
+    signing_key: str,
+    country: str,
+    now: datetime,
 ) -> Account:
     """Create an account with a zero balance."""
     row = conn.execute(
@@ -45,6 +52,7 @@ def insert_account(
             name=name,
             client_id=client_id,
             secret_hash=secret_hash,
+            signing_key=signing_key,
             country=country,
             enabled=True,
             balance=0,
@@ -73,6 +81,12 @@ def by_name(conn: Connection, name: str) -> Account | None:
         select(accounts).where(accounts.c.name == name).order_by(accounts.c.id).limit(1)
     ).first()
     return _account(row) if row else None
+
+
+def signing_key(conn: Connection, account_id: int) -> str | None:
+    """The account's stored (maybe sealed) callback signing key."""
+    row = sql.fetchone(conn, "SELECT signing_key FROM accounts WHERE id = :id", {"id": account_id})
+    return str(row[0]) if row and row[0] is not None else None
 
 
 def all_accounts(conn: Connection) -> list[Account]:

@@ -1,8 +1,12 @@
-"""``/v1/balance`` and ``/v1/ledger``: the account's credits and every change to them."""
+"""``/v1/balance`` and ``/v1/ledger``: the account's credits and every change to them;
+``/v1/account/signing-key``: the key that signs its ``callback_url`` deliveries."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, Security
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response, Security
+from pydantic import BaseModel, Field
 
 from centauro.api.guard import checked
 from centauro.api.v1 import paging
@@ -65,3 +69,41 @@ def _entry(e: LedgerEntry) -> dict[str, object]:
         "note": e.note,
         "created_at": stamp(e.created_at),
     }
+
+
+class SigningKey(BaseModel):
+    signing_key: str = Field(
+        description="HMAC key of this account's callback_url deliveries (docs/webhooks.md)"
+    )
+
+
+@router.get(
+    "/account/signing-key",
+    response_model=SigningKey,
+    responses=problems(),
+    summary="The key that signs callback_url deliveries",
+)
+async def signing_key(request: Request, account: CurrentAccount, gateway: Gw) -> Response:
+    sealer = request.app.state.sealer
+    key = await gateway.read(checked(account, lambda c: service.signing_key(c, account, sealer)))
+    return json_response({"signing_key": key})
+
+
+@router.post(
+    "/account/signing-key/rotate",
+    response_model=SigningKey,
+    responses=problems(),
+    summary="Replace the callback signing key (the old one stops signing at once)",
+)
+async def rotate_signing_key(request: Request, account: CurrentAccount, gateway: Gw) -> Response:
+    sealer = request.app.state.sealer
+    now = datetime.now(UTC)
+    key = await gateway.write(
+        checked(
+            account,
+            lambda c: service.rotate_signing_key(
+                c, client_id=account.client_id, now=now, sealer=sealer
+            ),
+        )
+    )
+    return json_response({"signing_key": key})

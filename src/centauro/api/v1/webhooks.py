@@ -135,7 +135,13 @@ async def create_webhook(
 
     def work(conn: Connection) -> idempotency.Answer:
         registered = service.register(
-            conn, account_id=account.id, url=url, events=body.events, now=now, allow_private=allow
+            conn,
+            account_id=account.id,
+            url=url,
+            events=body.events,
+            now=now,
+            allow_private=allow,
+            sealer=request.app.state.sealer,
         )
         answer = {**_out(registered.webhook), "secret": registered.secret}
         return idempotency.Answer(201, json.dumps(answer).encode())
