@@ -17,7 +17,7 @@ import pytest
 from centauro.client import verify_signature
 from centauro.store import sql
 from centauro.store.engine import open_database
-from tests.support.server import Account, ServerProcess, free_port, start_server
+from tests.support.server import Account, ServerProcess, free_port, run_cli, start_server
 from tests.support.stores import KINDS, store_url
 from tests.support.webhook_receiver import Received, Receiver, receiving, secret_hash_key
 
@@ -131,3 +131,13 @@ def test_without_a_server_key_secrets_are_in_clear_and_the_server_says_so(
             assert "secret_key_unset" in proc.log_path.read_text()
         finally:
             proc.stop()
+
+
+def test_a_short_server_key_stops_serve_with_a_clear_message(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'centauro.sqlite3'}"
+    env = {"CENTAURO_SECRET_KEY": "corta"}
+    result = run_cli(url, "serve", "--port", str(free_port()), env=env, check=False, timeout=60)
+    assert result.returncode == 2
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "CENTAURO_SECRET_KEY must have at least 32 characters" in said
+    assert "Traceback" not in said

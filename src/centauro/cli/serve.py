@@ -47,7 +47,10 @@ def serve(
     output.console.print(
         texts.SERVING.format(host=host, port=port, db=s.database_url), soft_wrap=True
     )
-    app = create_app(s, migrate=migrate_db)
+    try:
+        app = create_app(s, migrate=migrate_db)
+    except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
+        output.fail(exc, code=2)
     uvicorn.run(
         app,
         host=host,
