@@ -64,6 +64,19 @@ class Settings:
     lease_seconds: float = 60.0
     #: Seconds a positive authentication stays cached in a server process.
     auth_cache_seconds: float = 2.0
+    #: Failed sign-ins of one client id within the window that lock it (every sign-in
+    #: of it answered 429 / compat 301 for ``auth_lockout_seconds``).
+    auth_lockout_failures: int = 10
+    #: Failed sign-ins from one address within the window after which its further
+    #: failures are answered 429 / compat 301 (right credentials from it still pass).
+    auth_lockout_ip_failures: int = 100
+    auth_lockout_window_seconds: float = 300.0
+    auth_lockout_seconds: float = 900.0
+    #: Seconds a compat answer to a locked sign-in is held back (at most 100 at once).
+    auth_failure_delay_seconds: float = 1.0
+    #: Server key (32+ characters) sealing webhook secrets and signing keys at rest;
+    #: empty: they are stored in clear (docs/security.md).
+    secret_key: str = field(default="", repr=False)
     #: SQLite's ``synchronous`` pragma: NORMAL survives a process crash (kill -9);
     #: FULL also survives power loss, at the cost of an fsync per group commit.
     sqlite_synchronous: str = "FULL"

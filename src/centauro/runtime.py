@@ -7,8 +7,6 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import IO, TypeVar
@@ -26,17 +24,12 @@ from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.delivery.webhooks import WebhookSender, sender_for
 from centauro.domain.errors import Unavailable
-from centauro.domain.models import Account
-from centauro.domain.rates import RateLimiter
-from centauro.service import accounts, credentials
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
 from centauro.store.writer import Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-AUTH_CACHE_SIZE = 10_000
 
 
 class Gateway:
@@ -54,8 +47,6 @@ class Gateway:
         self.presence: Presence | None = None
         self.webhooks: WebhookSender | None = None
         self._serve_lock: IO[bytes] | None = None
-        self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
-        self._rates = RateLimiter()
         self.started_at: datetime | None = None
 
     # -- life cycle -------------------------------------------------------------------
@@ -175,32 +166,6 @@ class Gateway:
         """Tell the dispatcher that new messages wait."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
-
-    # -- request rate -----------------------------------------------------------------
-
-    def check_rate(self, account: Account) -> None:
-        """Count one request against the account's rate; :class:`RateLimited` when over."""
-        rate = self.settings.rate_limit if account.rate_limit is None else account.rate_limit
-        if rate <= 0:
-            return
-        self._rates.take(account.id, rate, time.monotonic())
-
-    # -- authentication ---------------------------------------------------------------
-
-    async def authenticate(self, client_id: str, secret: str) -> Account:
-        """The account for these credentials. Positive answers are cached briefly; the
-        charge re-checks secret and enabled state inside its transaction anyway."""
-        key = (client_id, credentials.hash_secret(secret))
-        hit = self._auth.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        account = await self.read(lambda c: accounts.authenticate(c, client_id, secret))
-        self._auth[key] = (now + self.settings.auth_cache_seconds, account)
-        self._auth.move_to_end(key)
-        while len(self._auth) > AUTH_CACHE_SIZE:
-            self._auth.popitem(last=False)
-        return account
 
 
 def sqlite_serve_lock(database_url: str) -> IO[bytes]:

@@ -28,7 +28,7 @@ from centauro.store.engine import open_database
 from tests.support.php import php_field
 from tests.support.server import Account, ServerProcess, free_port, start_server
 from tests.support.stores import KINDS, store_url
-from tests.support.webhook_receiver import Receiver, callback_key, receiving, signed_by
+from tests.support.webhook_receiver import Receiver, receiving, secret_hash_key, signed_by
 
 FAST = {
     "CENTAURO_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on 127.0.0.1
@@ -158,9 +158,10 @@ def test_a_callback_url_and_an_inbound_answer(gw: ServerProcess, rx: Receiver) -
 
     message_id = in_store(gw, queue_with_callback)
     rx.wait_for(lambda r: len(r.on("/callback")) == 2, 20, "the callback's two events")
-    key = callback_key(account.client_secret)
+    key = api(gw, account, "GET", "/v1/account/signing-key").json()["signing_key"]
     for request in rx.on("/callback"):
         assert signed_by(request, key)
+        assert not signed_by(request, secret_hash_key(account.client_secret))
         assert request.json["data"]["id"] == str(message_id)
     assert {r.json["data"]["status"] for r in rx.on("/callback")} == {"sent", "delivered"}
     assert rx.on("/inbound") == []  # status events go only where they were asked for

@@ -21,7 +21,7 @@ from centauro.store import sql, workers
 from centauro.store import webhooks as store
 from centauro.store.engine import Database
 from centauro.store.writer import Writer
-from tests.support.webhook_receiver import callback_key, receiving, signed_by
+from tests.support.webhook_receiver import receiving, signed_by
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PAYLOAD = json.dumps({"event": "message.status", "created_at": T0.isoformat(), "data": {"id": "1"}})
@@ -52,7 +52,8 @@ def _queue(
             T0,
         )
         ids = [r[0] for r in sql.fetchall(conn, "SELECT id FROM webhook_deliveries ORDER BY id")]
-    key = callback_key(created.client_secret) if callback else reg.secret
+    key = created.signing_key if callback else reg.secret
+    assert key is not None
     return ids, key, reg.webhook.id
 
 

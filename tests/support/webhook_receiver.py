@@ -50,7 +50,9 @@ def signed_by(request: Received, key: str) -> bool:
     return hmac.compare_digest(mac.hexdigest(), v1)
 
 
-def callback_key(client_secret: str) -> str:
+def secret_hash_key(client_secret: str) -> str:
+    """The callback key before migration 0005 (the hex of ``accounts.secret_hash``), which
+    anyone reading the database could compute: callbacks must no longer verify with it."""
     return hashlib.sha256(client_secret.encode()).hexdigest()
 
 

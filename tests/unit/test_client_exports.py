@@ -50,7 +50,6 @@ EXPECTED = [
     "TransportError",
     "Webhook",
     "WebhookDelivery",
-    "callback_secret",
     "verify_signature",
 ]
 

@@ -1,4 +1,4 @@
-"""``verify_signature`` and ``callback_secret`` against signatures computed here, with
+"""``verify_signature`` against signatures computed here, with
 hmac and hashlib directly (not through any code of ours)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from centauro.client import callback_secret, verify_signature
+from centauro.client import verify_signature
 
 SECRET = "whsec_3f1c2a9d8e7b6a5f4e3d2c1b0a998877"
 BODY = b'{"event":"message.status","created_at":"2026-11-25T12:00:00+00:00","data":{"id":"7"}}'
@@ -78,12 +78,3 @@ def test_malformed_headers_are_refused_without_raising(header: str | None) -> No
 
 def test_an_empty_secret_verifies_nothing() -> None:
     assert not verify_signature(BODY, reference("", BODY, NOW), "", now=NOW)
-
-
-def test_callback_secret_is_the_hex_sha256_of_the_client_secret() -> None:
-    client_secret = "Zm9vYmFyYmF6cXV4LXNlY3JldC0xOTItYml0cw"
-    expected = hashlib.sha256(client_secret.encode()).hexdigest()
-    assert callback_secret(client_secret) == expected
-    assert len(expected) == 64
-    header = reference(expected, BODY, NOW)
-    assert verify_signature(BODY, header, callback_secret(client_secret), now=NOW)

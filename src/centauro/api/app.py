@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +13,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from centauro import __version__
 from centauro.api import compat, v1
+from centauro.api.guard import Guard
 from centauro.api.limits import BodySizeLimit
 from centauro.api.v1 import problems
 from centauro.compat import codes, wire
 from centauro.config import Settings
 from centauro.runtime import Gateway
+from centauro.service.sealing import Sealer
+
+log = logging.getLogger(__name__)
 
 COMPAT_PATHS = ("/controllersms", "/http")
 
@@ -25,9 +30,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
     """Build the app; the gateway starts and stops with the ASGI lifespan."""
     settings = settings or Settings.from_env()
     gateway = Gateway(settings, migrate=migrate)
+    sealer = Sealer(settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not sealer.sealing:
+            log.warning(
+                "secret_key_unset: webhook secrets and signing keys are stored in clear "
+                "(set CENTAURO_SECRET_KEY; docs/security.md)",
+                extra={"action": "secret_key_unset"},
+            )
         await gateway.start()
         try:
             yield
@@ -44,6 +56,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
         redoc_url=None,
     )
     app.state.gateway = gateway
+    app.state.guard = Guard(gateway, settings)
+    app.state.sealer = sealer
     # The first health path, kept for existing monitors: the same answer as /v1/health.
     app.add_api_route(
         "/health", v1.health.health, methods=["GET"], tags=["ops"], include_in_schema=False

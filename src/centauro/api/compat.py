@@ -17,10 +17,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from centauro.api.guard import Guard, checked
 from centauro.api.limits import BodyTooLarge
 from centauro.compat import codes, wire
 from centauro.compat.form import parse_urlencoded
-from centauro.domain.errors import CentauroError, UndecodableField
+from centauro.domain.errors import CentauroError, SignInLocked, UndecodableField
 from centauro.domain.models import Account
 from centauro.runtime import Gateway
 from centauro.service import accounts as account_service
@@ -67,11 +68,14 @@ def error_answer(error: BaseException) -> Response:
 async def controllersms(request: Request) -> Response:
     """``POST /controllersms/``: form fields, recipients and text in base64(urlencode)."""
     gateway: Gateway = request.app.state.gateway
+    guard: Guard = request.app.state.guard
     try:
         fields = await _post_fields(request, gateway.settings.max_body_bytes)
         envelope = wire.read_envelope(fields)
-        account = await gateway.authenticate(envelope.client_id, envelope.client_secret)
-        gateway.check_rate(account)
+        account = await guard.authenticate(
+            envelope.client_id, envelope.client_secret, client_ip(request)
+        )
+        guard.check_rate(account)
         if envelope.operation == wire.Operation.SMS_DISPONIBLES:
             return await _balance(gateway, account)
         recipients, text = wire.decode_post_payload(envelope, fields)
@@ -79,23 +83,35 @@ async def controllersms(request: Request) -> Response:
     except BodyTooLarge:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure is answered in protocol shape
+        if isinstance(exc, SignInLocked):
+            await guard.pause()
         return error_answer(exc)
 
 
 async def http_get(request: Request) -> Response:
     """``GET /http/``: plain query parameters, one or several numbers in ``num``."""
     gateway: Gateway = request.app.state.gateway
+    guard: Guard = request.app.state.guard
     try:
         fields = parse_urlencoded(request.scope.get("query_string", b""))
         envelope = wire.read_envelope(fields)
-        account = await gateway.authenticate(envelope.client_id, envelope.client_secret)
-        gateway.check_rate(account)
+        account = await guard.authenticate(
+            envelope.client_id, envelope.client_secret, client_ip(request)
+        )
+        guard.check_rate(account)
         if envelope.operation == wire.Operation.SMS_DISPONIBLES:
             return await _balance(gateway, account)
         recipients, text = wire.decode_get_payload(envelope, fields)
         return await _send(gateway, account, recipients, text, source="http")
     except Exception as exc:  # noqa: BLE001 - every failure is answered in protocol shape
+        if isinstance(exc, SignInLocked):
+            await guard.pause()
         return error_answer(exc)
+
+
+def client_ip(request: Request) -> str:
+    """The peer's address (a proxy's, behind one: we trust no forwarded header)."""
+    return request.client.host if request.client is not None else ""
 
 
 async def _post_fields(request: Request, max_bytes: int) -> Mapping[str, str]:
@@ -123,7 +139,7 @@ async def _balance(gateway: Gateway, account: Account) -> Response:
     def read(conn: Connection) -> int:
         return account_service.balance(conn, account.id)
 
-    return _answer(wire.encode_balance_answer(await gateway.read(read)))
+    return _answer(wire.encode_balance_answer(await gateway.read(checked(account, read))))
 
 
 async def _send(

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, snapshot, transaction
+from centauro.cli.context import now, settings, snapshot, transaction
 from centauro.domain import inputs
+from centauro.domain.errors import CentauroError
 from centauro.domain.models import Account
 
 if TYPE_CHECKING:
     from centauro.service.accounts import NewCredentials
+    from centauro.service.sealing import Sealer
 
 app = typer.Typer(
     help="Cuentas de clientes: crear, recargar, ajustar límites, deshabilitar, renovar secreto."
@@ -56,6 +58,8 @@ def _credentials(created: NewCredentials, as_json: bool, headline: str) -> None:
         "client_id": created.client_id,
         "client_secret": created.client_secret,
     }
+    if created.signing_key is not None:
+        data["signing_key"] = created.signing_key
     if as_json:
         output.emit_json(data)
         return
@@ -77,7 +81,9 @@ def create(
     client_secret: Annotated[
         str | None,
         typer.Option(
-            "--client-secret", help="Secreto fijo (solo pruebas; por defecto, aleatorio)."
+            "--client-secret",
+            help="Secreto fijo (solo pruebas): al menos 24 caracteres y 10 distintos. "
+            "Por defecto, aleatorio.",
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -97,6 +103,7 @@ def create(
             now=now(),
             client_id=client_id,
             client_secret=client_secret,
+            sealer=sealer(ctx, as_json),
         )
     _credentials(created, as_json, texts.ACCOUNT_CREATED)
 
@@ -260,6 +267,36 @@ def rotate_secret(
     with transaction(ctx, as_json=as_json) as conn:
         created = service.rotate_secret(conn, client_id=client_id, now=now())
     _credentials(created, as_json, texts.ROTATED_NOTICE)
+
+
+@app.command("rotate-signing-key")
+def rotate_signing_key(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Genera una nueva clave de firma de callback_url; la anterior deja de firmar ya."""
+    from centauro.service import accounts as service
+
+    keys = sealer(ctx, as_json)
+    with transaction(ctx, as_json=as_json) as conn:
+        key = service.rotate_signing_key(conn, client_id=client_id, now=now(), sealer=keys)
+    data = {"client_id": client_id, "signing_key": key}
+    if as_json:
+        output.emit_json(data)
+        return
+    output.console.print(f"[green]{texts.SIGNING_KEY_ROTATED}[/green]")
+    output.fields(data)
+
+
+def sealer(ctx: typer.Context, as_json: bool) -> Sealer:
+    """The server key's sealer (``CENTAURO_SECRET_KEY``), as ``serve`` builds it."""
+    from centauro.service.sealing import Sealer
+
+    try:
+        return Sealer(settings(ctx).secret_key)
+    except CentauroError as exc:
+        output.fail(exc, as_json=as_json, code=2)
 
 
 @app.command("ledger")

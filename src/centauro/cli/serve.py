@@ -10,6 +10,7 @@ import typer
 from centauro.cli import output, texts
 from centauro.cli.context import now, settings, transaction
 from centauro.config import masked_url
+from centauro.domain.errors import CentauroError
 
 DEMO_NAME = "demo"
 DEMO_CREDITS = 1000
@@ -58,7 +59,10 @@ def serve(
     output.console.print(
         texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
-    app = create_app(s, migrate=migrate_db)
+    try:
+        app = create_app(s, migrate=migrate_db)
+    except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
+        output.fail(exc, code=2)
     uvicorn.run(
         app,
         host=host,
@@ -74,6 +78,7 @@ def serve(
 
 def _ensure_demo(ctx: typer.Context) -> None:
     from centauro.service import accounts
+    from centauro.service.sealing import Sealer
 
     with transaction(ctx) as conn:
         existing = accounts.by_name(conn, DEMO_NAME)
@@ -82,7 +87,13 @@ def _ensure_demo(ctx: typer.Context) -> None:
                 texts.DEMO_EXISTS.format(client_id=output.safe(existing.client_id))
             )
             return
-        created = accounts.create(conn, name=DEMO_NAME, credits=DEMO_CREDITS, now=now())
+        created = accounts.create(
+            conn,
+            name=DEMO_NAME,
+            credits=DEMO_CREDITS,
+            now=now(),
+            sealer=Sealer(settings(ctx).secret_key),
+        )
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")
     output.fields({"client_id": created.client_id, "client_secret": created.client_secret})
     logging.getLogger(__name__).debug("demo account ready")

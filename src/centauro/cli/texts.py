@@ -15,6 +15,10 @@ ERRORS: dict[type[errors.CentauroError], str] = {
     errors.TextTooLong: "El texto supera el máximo de segmentos permitido",
     errors.NoValidRecipient: "Ningún destinatario tiene un número válido",
     errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
+    errors.WeakSecret: (
+        "El secreto elegido es débil: debe tener al menos 24 caracteres y 10 distintos "
+        "(omita --client-secret para uno aleatorio)"
+    ),
     errors.InvalidRequest: "Petición no válida",
     errors.AuthenticationFailed: "Credenciales incorrectas o cuenta deshabilitada",
     errors.InsufficientCredits: "No tiene SMS disponibles para realizar este envío",
@@ -43,6 +47,10 @@ def describe(error: errors.CentauroError) -> str:
 ACCOUNT_CREATED = "Cuenta creada. Guarde el secreto: no se mostrará de nuevo."
 ROTATED_NOTICE = (
     "Secreto renovado. El anterior ya no funciona. Guarde el nuevo: no se mostrará de nuevo."
+)
+SIGNING_KEY_ROTATED = (
+    "Clave de firma renovada: los callback_url se firman con ella desde ahora. "
+    "También se consulta en GET /v1/account/signing-key."
 )
 TOPPED_UP = "Saldo actualizado"
 DISABLED = "Cuenta deshabilitada"

@@ -63,7 +63,7 @@ from centauro.client.errors import (
     ServiceUnavailable,
     TransportError,
 )
-from centauro.client.webhooks import callback_secret, verify_signature
+from centauro.client.webhooks import verify_signature
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -101,6 +101,5 @@ __all__ = [
     "TransportError",
     "Webhook",
     "WebhookDelivery",
-    "callback_secret",
     "verify_signature",
 ]

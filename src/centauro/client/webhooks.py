@@ -2,8 +2,8 @@
 
 Every webhook delivery carries ``Centauro-Signature: t=<unix seconds>,v1=<hex>``, where
 the hex is HMAC-SHA256 over ``"<t>.<raw body>"``. The key is the webhook's ``secret`` (shown
-once, by ``create_webhook``); for a message's own ``callback_url`` it is
-:func:`callback_secret` of your client secret. Verify the raw body bytes exactly as
+once, by ``create_webhook``); for a message's own ``callback_url`` it is your account's
+signing key (``GET /v1/account/signing-key``). Verify the raw body bytes exactly as
 received, before any JSON parsing::
 
     if not verify_signature(request.body, request.headers["Centauro-Signature"], secret):
@@ -21,15 +21,9 @@ import time
 
 from centauro.domain.ids import parse_ascii_int
 
-__all__ = ["callback_secret", "verify_signature"]
+__all__ = ["verify_signature"]
 
 DEFAULT_TOLERANCE = 300
-
-
-def callback_secret(client_secret: str) -> str:
-    """The signing key of ``callback_url`` events: the hex SHA-256 of the client secret
-    (the gateway keeps only that hash, so it has no secret of its own to sign with)."""
-    return hashlib.sha256(client_secret.encode("utf-8")).hexdigest()
 
 
 def verify_signature(

@@ -14,6 +14,7 @@ from centauro.domain.errors import (
     InsufficientCredits,
     InvalidRequest,
     MissingParameter,
+    SignInLocked,
 )
 
 __all__ = ["OPERATION_FIELD", "Code", "StatusText", "code_for"]
@@ -73,7 +74,7 @@ def code_for(error: BaseException) -> Code:
         return Code.MISSING_PARAMETER
     if isinstance(error, InvalidRequest):
         return Code.BAD_PARAMETERS
-    if isinstance(error, AuthenticationFailed):
+    if isinstance(error, AuthenticationFailed | SignInLocked):
         return Code.BAD_CREDENTIALS
     if isinstance(error, InsufficientCredits):
         return Code.NO_CREDITS

@@ -41,8 +41,9 @@ from sqlalchemy import Connection
 from centauro import __version__
 from centauro.config import Settings
 from centauro.delivery.claims import ClaimLoop
-from centauro.domain.errors import InvalidRequest
+from centauro.domain.errors import InvalidRequest, Unavailable
 from centauro.service import webhooks as service
+from centauro.service.sealing import CLEAR, Sealer
 from centauro.store import webhooks as store
 from centauro.store.writer import Writer
 
@@ -105,8 +106,10 @@ class WebhookSender:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        sealer: Sealer = CLEAR,
     ) -> None:
         self._writer = writer
+        self._sealer = sealer
         self._worker_id = worker_id
         self._lease = lease
         self._timeout = timeout
@@ -172,9 +175,19 @@ class WebhookSender:
 
     # -- sending ------------------------------------------------------------------------
 
-    async def _attempt(self, d: store.Claimed) -> Attempt:
+    def _key(self, d: store.Claimed) -> str | Attempt:
+        """The clear signing key, or the failed attempt when there is none to use."""
         if d.key is None:
             return Attempt(d, error="webhook deleted", final=True)
+        try:
+            return self._sealer.open(d.key)
+        except Unavailable as exc:  # sealed under another server key: retry later
+            return Attempt(d, error=str(exc))
+
+    async def _attempt(self, d: store.Claimed) -> Attempt:
+        key = self._key(d)
+        if isinstance(key, Attempt):
+            return key
         if not self._allow_private and await self._is_private(d.url):
             return Attempt(
                 d, error="refused: the host is a private or loopback address", final=True
@@ -184,7 +197,7 @@ class WebhookSender:
             "Content-Type": "application/json",
             "Centauro-Event": d.event,
             "Centauro-Delivery": str(d.id),
-            "Centauro-Signature": service.signature(d.key, body, int(self._wall())),
+            "Centauro-Signature": service.signature(key, body, int(self._wall())),
         }
         try:
             async with asyncio.timeout(self._timeout):
@@ -321,4 +334,5 @@ def sender_for(settings: Settings, writer: Writer, worker_id: str | None) -> Web
         ),
         allow_private=settings.webhook_allow_private,
         retention=timedelta(days=settings.webhook_retention_days),
+        sealer=Sealer(settings.secret_key),
     )

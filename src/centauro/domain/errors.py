@@ -11,12 +11,14 @@ The tree (a subclass's docstring is its default message)::
     │   ├── InvalidText                 text empty or with forbidden characters
     │   ├── TextTooLong                 more segments than the configured maximum
     │   ├── NoValidRecipient            nothing left to send after validation
-    │   └── TooManyRecipients           more recipients than one request may carry
+    │   ├── TooManyRecipients           more recipients than one request may carry
+    │   └── WeakSecret                  a chosen client secret too short or too plain
     ├── AuthenticationFailed            unknown id, wrong secret or disabled account
     ├── InsufficientCredits             the balance does not cover the whole request
     ├── NotFound                        no such account, message or other record
     ├── Conflict                        the record exists already or changed meanwhile
     ├── RateLimited                     too many requests; try again after a while
+    │   └── SignInLocked                too many failed sign-ins (client id or address)
     └── Unavailable                     the gateway cannot take work now (store down…)
 
 Edges translate these into their own words: the compat API into codes 300–305,
@@ -95,6 +97,10 @@ class TooManyRecipients(InvalidRequest):
         super().__init__(f"{count} recipients, the limit is {limit}" if limit else None)
 
 
+class WeakSecret(InvalidRequest):
+    """A chosen client secret must have at least 24 characters, 10 of them different."""
+
+
 class AuthenticationFailed(CentauroError):
     """Credentials are wrong or the account is disabled."""
 
@@ -124,6 +130,16 @@ class RateLimited(CentauroError):
     def __init__(self, retry_after: float = 1.0) -> None:
         self.retry_after = retry_after
         super().__init__(f"too many requests; try again in {retry_after:.1f} s")
+
+
+class SignInLocked(RateLimited):
+    """Too many failed sign-ins."""
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        CentauroError.__init__(
+            self, f"too many failed sign-ins; try again in {max(1, round(retry_after))} s"
+        )
 
 
 class Unavailable(CentauroError):

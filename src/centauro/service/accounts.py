@@ -17,6 +17,8 @@ from centauro.domain.errors import AuthenticationFailed, Conflict, InvalidReques
 from centauro.domain.models import Account, LedgerEntry
 from centauro.domain.numbers import Country, parse_country
 from centauro.service import credentials
+from centauro.service.sealing import CLEAR, Sealer
+from centauro.service.webhooks import new_secret as new_signing_key
 from centauro.store import accounts as store
 
 MAX_TOPUP = 10**12
@@ -29,6 +31,7 @@ class NewCredentials:
     account: Account
     client_id: str
     client_secret: str
+    signing_key: str | None = None  #: set when an account is created
 
 
 def create(
@@ -40,6 +43,7 @@ def create(
     now: datetime,
     client_id: str | None = None,
     client_secret: str | None = None,
+    sealer: Sealer = CLEAR,
 ) -> NewCredentials:
     """Open an account with ``credits`` (recorded as its first ledger top-up)."""
     name = inputs.check_line("name", name).strip()
@@ -56,12 +60,16 @@ def create(
         raise InvalidRequest("client_id must have 1 to 64 characters")
     if store.by_client_id(conn, client_id) is not None:
         raise Conflict(f"client_id already exists: {client_id}")
+    if client_secret is not None:
+        credentials.check_chosen(client_secret)
     secret = client_secret or credentials.new_secret()
+    signing_key = new_signing_key()
     account = store.insert_account(
         conn,
         name=name,
         client_id=client_id,
         secret_hash=credentials.hash_secret(secret),
+        signing_key=sealer.seal(signing_key),
         country=Country(country_code).value,
         now=now,
     )
@@ -71,6 +79,7 @@ def create(
         account=store.by_id(conn, account.id) or account,
         client_id=client_id,
         client_secret=secret,
+        signing_key=signing_key,
     )
 
 
@@ -96,6 +105,14 @@ def authenticate(conn: Connection, client_id: str, secret: str) -> Account:
     if not credentials.verify_secret(secret, account.secret_hash) or not account.enabled:
         raise AuthenticationFailed
     return account
+
+
+def ensure_current(conn: Connection, account: Account) -> None:
+    """Refuse an ``account`` read earlier (a cached sign-in) that has since been disabled
+    or had its secret rotated: every operation calls this in its own transaction, so
+    neither takes effect "after the cache expires" nor only in the process that made it."""
+    if not store.is_current(conn, account.id, account.secret_hash):
+        raise AuthenticationFailed
 
 
 def topup(
@@ -201,6 +218,23 @@ def balance(conn: Connection, account_id: int) -> int:
     """The account's credits now (0 for an account deleted meanwhile)."""
     current = store.by_id(conn, account_id)
     return current.balance if current is not None else 0
+
+
+def signing_key(conn: Connection, account: Account, sealer: Sealer) -> str:
+    """The key that signs the account's callback_url deliveries (docs/webhooks.md)."""
+    stored = store.signing_key(conn, account.id)
+    if stored is None:
+        raise NotFound(f"no signing key for {account.client_id}; rotate it to make one")
+    return sealer.open(stored)
+
+
+def rotate_signing_key(conn: Connection, *, client_id: str, now: datetime, sealer: Sealer) -> str:
+    """A new callback signing key, returned in clear this once; pending deliveries are
+    signed with it from now on."""
+    account = get(conn, client_id)
+    key = new_signing_key()
+    store.set_fields(conn, account.id, now, signing_key=sealer.seal(key))
+    return key
 
 
 def list_all(conn: Connection) -> list[Account]:

@@ -207,6 +207,9 @@ def commit(
                 raise AuthenticationFailed
             raise InsufficientCredits(cost, current.balance)
         balance = charged
+    elif not account_store.is_current(conn, account.id, account.secret_hash):
+        # Nothing to charge, so no charge re-checked the (maybe cached) credentials.
+        raise AuthenticationFailed
     due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
     if timing.category == "marketing" and account.quiet_hours:
         due = schedule.release_time(

@@ -7,12 +7,14 @@ Why the rules:
   (or resolves to) a loopback, private, link-local or otherwise non-global address is
   refused at registration, and the sender checks the resolved address again before each
   POST (DNS can change after registration).
-* **Secrets** are ``whsec_`` + 256 random bits, shown once. They are kept in clear (every
-  delivery is signed with them); the log never prints them.
+* **Secrets** are ``whsec_`` + 256 random bits, shown once. Every delivery is signed with
+  them, so they are kept readable: sealed under ``CENTAURO_SECRET_KEY`` when it is set,
+  in clear otherwise (:mod:`centauro.service.sealing`); the log never prints them.
 * **Signatures**: ``Centauro-Signature: t=<unix>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>``,
-  the key being the secret's UTF-8 bytes. A message's ``callback_url`` has no webhook
-  secret: its key is the hex SHA-256 of the client secret, which the customer can compute
-  and we already keep (``accounts.secret_hash`` is ``sha256:<that hex>``).
+  the key being the secret's UTF-8 bytes. A message's ``callback_url`` has no webhook: its
+  key is the account's own random signing key (``accounts.signing_key``, same form, sealed
+  the same way), which the account reads at ``GET /v1/account/signing-key``. (It used to be
+  the hex of ``accounts.secret_hash``: whoever read the database could forge callbacks.)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import Connection
 from centauro.domain import inputs
 from centauro.domain.errors import Conflict, InvalidRequest, NotFound
 from centauro.service.events import EVENTS
+from centauro.service.sealing import CLEAR, Sealer
 from centauro.store import webhooks as store
 
 MAX_WEBHOOKS = 20  #: per account: every event is copied to each of them
@@ -190,6 +193,7 @@ def register(
     events: Sequence[str] | None,
     now: datetime,
     allow_private: bool,
+    sealer: Sealer = CLEAR,
 ) -> Registered:
     """Create a webhook for the account; its secret is returned this once."""
     url = check_url(url, allow_private=allow_private)
@@ -197,7 +201,9 @@ def register(
     if store.count(conn, account_id) >= MAX_WEBHOOKS:
         raise Conflict(f"an account has at most {MAX_WEBHOOKS} webhooks")
     secret = new_secret()
-    hook = store.create(conn, account_id=account_id, url=url, events=wanted, secret=secret, now=now)
+    hook = store.create(
+        conn, account_id=account_id, url=url, events=wanted, secret=sealer.seal(secret), now=now
+    )
     return Registered(hook, secret)
 
 
@@ -246,11 +252,6 @@ class Backoff:
 
 
 # -- signatures -------------------------------------------------------------------------
-
-
-def callback_key(secret_hash: str) -> str:
-    """The signing key of callback_url deliveries, from ``accounts.secret_hash``."""
-    return secret_hash.partition(":")[2]
 
 
 def signature(key: str, body: bytes, timestamp: int) -> str:

@@ -36,7 +36,14 @@ def _account(row: Any) -> Account:
 
 
 def insert_account(
-    conn: Connection, *, name: str, client_id: str, secret_hash: str, country: str, now: datetime
+    conn: Connection,
+    *,
+    name: str,
+    client_id: str,
+    secret_hash: str,
+    signing_key: str,
+    country: str,
+    now: datetime,
 ) -> Account:
     """Create an account with a zero balance."""
     row = conn.execute(
@@ -45,6 +52,7 @@ def insert_account(
             name=name,
             client_id=client_id,
             secret_hash=secret_hash,
+            signing_key=signing_key,
             country=country,
             enabled=True,
             balance=0,
@@ -75,6 +83,12 @@ def by_name(conn: Connection, name: str) -> Account | None:
     return _account(row) if row else None
 
 
+def signing_key(conn: Connection, account_id: int) -> str | None:
+    """The account's stored (maybe sealed) callback signing key."""
+    row = sql.fetchone(conn, "SELECT signing_key FROM accounts WHERE id = :id", {"id": account_id})
+    return str(row[0]) if row and row[0] is not None else None
+
+
 def all_accounts(conn: Connection) -> list[Account]:
     return [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.id))]
 
@@ -84,6 +98,15 @@ def set_fields(conn: Connection, account_id: int, now: datetime, **values: objec
     conn.execute(
         update(accounts).where(accounts.c.id == account_id).values(updated_at=now, **values)
     )
+
+
+_CURRENT = "SELECT 1 FROM accounts WHERE id = :id AND enabled AND secret_hash = :secret_hash"
+
+
+def is_current(conn: Connection, account_id: int, secret_hash: str) -> bool:
+    """Whether the account is still enabled with this secret hash (one primary-key read)."""
+    row = sql.fetchone(conn, _CURRENT, {"id": account_id, "secret_hash": secret_hash})
+    return row is not None
 
 
 _CHARGE = """

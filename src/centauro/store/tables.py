@@ -71,6 +71,8 @@ accounts = Table(
     Column("client_id", String(64), nullable=False, unique=True),
     #: "sha256:<hex>" of the secret; secrets are random 128+ bits, so a fast hash is enough.
     Column("secret_hash", String(100), nullable=False),
+    #: HMAC key of callback_url deliveries ("whsec_…"), sealed like webhook secrets.
+    Column("signing_key", String(300), nullable=True),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("country", String(2), nullable=False, server_default="VE"),
     #: Cached sum of this account's ledger rows, kept in the same transactions.
@@ -340,8 +342,9 @@ webhooks = Table(
     Column("url", Text, nullable=False),
     #: Comma-separated: "message.status", "message.inbound".
     Column("events", String(100), nullable=False),
-    #: HMAC key; kept in clear because every delivery must be signed with it.
-    Column("secret", String(100), nullable=False),
+    #: HMAC key: every delivery is signed with it, so it is kept readable — sealed
+    #: (``enc:v1:…``) under CENTAURO_SECRET_KEY when one is set (service/sealing.py).
+    Column("secret", String(300), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "account_id"),

@@ -72,8 +72,9 @@ class Claimed:
     payload: str
     attempts: int  #: this attempt included
     created_at: datetime
-    #: The HMAC key: the webhook's secret, or for a callback_url the hex SHA-256 of the
-    #: account's client secret. None when the webhook is gone (the delivery fails).
+    #: The HMAC key as stored (maybe sealed: open it before use): the webhook's secret,
+    #: or for a callback_url the account's signing key. None when the webhook is gone
+    #: (the delivery fails).
     key: str | None
 
 
@@ -256,7 +257,7 @@ def claim(
     if not rows:
         return []
     secrets = _column(conn, "webhooks", "secret", {r[2] for r in rows if r[2] is not None})
-    hashes = _column(conn, "accounts", "secret_hash", {r[1] for r in rows if r[2] is None})
+    keys = _column(conn, "accounts", "signing_key", {r[1] for r in rows if r[2] is None})
     claimed = [
         Claimed(
             r[0],
@@ -267,7 +268,7 @@ def claim(
             r[5],
             r[6],
             sql.unstamp(r[7]),  # type: ignore[arg-type]
-            secrets.get(r[2]) if r[2] is not None else _hex(hashes.get(r[1])),
+            secrets.get(r[2]) if r[2] is not None else keys.get(r[1]),
         )
         for r in rows
     ]
@@ -282,11 +283,6 @@ def _column(conn: Connection, table: str, column: str, ids: set[int]) -> dict[in
     return {
         r[0]: r[1] for r in sql.fetchall(conn, query, {"ids": sql.list_param(conn, sorted(ids))})
     }
-
-
-def _hex(secret_hash: str | None) -> str | None:
-    """A callback_url's key: the hex of ``accounts.secret_hash`` ("sha256:<hex>")."""
-    return secret_hash.partition(":")[2] if secret_hash else None
 
 
 _SETTLE = """

@@ -1,7 +1,8 @@
 """HTTP Basic authentication for the REST API: the compat API's credentials.
 
 ``Authorization: Basic base64(client_id:client_secret)``, checked by the same
-``Gateway.authenticate`` as the compat doors, then the account's request rate.
+:class:`~centauro.api.guard.Guard` as the compat doors (lockouts, cache, store), then the
+account's request rate.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from centauro.api.guard import Guard
 from centauro.domain import inputs
 from centauro.domain.errors import AuthenticationFailed
 from centauro.domain.models import Account
@@ -39,11 +41,16 @@ def credentials(request: Request) -> tuple[str, str]:
 
 
 async def current_account(request: Request) -> Account:
-    """The authenticated, enabled account of this request, within its request rate."""
-    gw = gateway(request)
+    """The authenticated, enabled account of this request, within its request rate.
+
+    It may be a cached copy: operations re-check it in their own transaction
+    (:func:`centauro.api.guard.checked`, or the charge of a send).
+    """
+    guard: Guard = request.app.state.guard
     client_id, secret = credentials(request)
-    account = await gw.authenticate(client_id, secret)
-    gw.check_rate(account)
+    ip = request.client.host if request.client is not None else ""
+    account = await guard.authenticate(client_id, secret, ip)
+    guard.check_rate(account)
     return account
 
 

@@ -38,6 +38,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+from centauro.api.guard import checked
 from centauro.api.v1 import problems
 from centauro.domain.errors import CentauroError, InsufficientCredits, InvalidRequest
 from centauro.domain.models import Account
@@ -111,7 +112,12 @@ async def replay(
     now = datetime.now(UTC)
     try:
         stored = await gateway.read(
-            lambda c: service.lookup(c, account_id=account.id, key=key, fingerprint=digest, now=now)
+            checked(
+                account,
+                lambda c: service.lookup(
+                    c, account_id=account.id, key=key, fingerprint=digest, now=now
+                ),
+            )
         )
     except KeyReused as exc:
         return conflict(exc)
@@ -131,14 +137,17 @@ async def commit(
     _maybe_purge(gateway)
     try:
         answer = await gateway.write(
-            lambda c: service.run_once(
-                c,
-                account_id=account.id,
-                key=key,
-                fingerprint=digest,
-                now=now,
-                work=work,
-                keep=_keep,
+            checked(
+                account,
+                lambda c: service.run_once(
+                    c,
+                    account_id=account.id,
+                    key=key,
+                    fingerprint=digest,
+                    now=now,
+                    work=work,
+                    keep=_keep,
+                ),
             )
         )
     except KeyReused as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, Security
 
+from centauro.api.guard import checked
 from centauro.api.v1 import paging
 from centauro.api.v1.auth import CurrentAccount
 from centauro.api.v1.schemas import BASIC_AUTH, Gw, InboundPage, json_response, problems, stamp
@@ -32,7 +33,10 @@ async def list_inbound(
 ) -> Response:
     before = paging.decode(CURSOR_KIND, cursor)
     rows = await gateway.read(
-        lambda c: service.listing(c, account_id=account.id, before_id=before, limit=limit + 1)
+        checked(
+            account,
+            lambda c: service.listing(c, account_id=account.id, before_id=before, limit=limit + 1),
+        )
     )
     shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda r: r.id)
     data = [

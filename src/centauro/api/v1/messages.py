@@ -24,6 +24,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection
 
+from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, current_account
 from centauro.api.v1.idempotency import Answer
@@ -228,7 +229,9 @@ def _render(receipt: submit.Receipt) -> bytes:
 )
 async def get_message(message_id: MessageId, account: CurrentAccount, gateway: Gw) -> Response:
     mid = _message_id(message_id)
-    found = await gateway.read(lambda c: service.get(c, mid, account_id=account.id))
+    found = await gateway.read(
+        checked(account, lambda c: service.get(c, mid, account_id=account.id))
+    )
     return json_response(message_json(found))
 
 
@@ -243,7 +246,7 @@ async def cancel_message(message_id: MessageId, account: CurrentAccount, gateway
     mid = _message_id(message_id)
     now = datetime.now(UTC)
     cancelled = await gateway.write(
-        lambda c: service.cancel(c, mid, account_id=account.id, now=now)
+        checked(account, lambda c: service.cancel(c, mid, account_id=account.id, now=now))
     )
     return json_response(message_json(cancelled))
 
@@ -275,16 +278,19 @@ async def list_messages(
     if to is not None:
         recipient = numbers.normalize(to, numbers.parse_country(account.country)).e164
     rows = await gateway.read(
-        lambda c: service.find(
-            c,
-            account_id=account.id,
-            status=status,
-            recipient=recipient,
-            reference=reference,
-            since=since,
-            until=until,
-            before_id=before,
-            limit=limit + 1,
+        checked(
+            account,
+            lambda c: service.find(
+                c,
+                account_id=account.id,
+                status=status,
+                recipient=recipient,
+                reference=reference,
+                since=since,
+                until=until,
+                before_id=before,
+                limit=limit + 1,
+            ),
         )
     )
     shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda m: m.id)

@@ -35,6 +35,7 @@ _TABLE: dict[type[errors.CentauroError], tuple[int, str, str]] = {
     errors.InsufficientCredits: (402, "insufficient_credits", "Insufficient credits"),
     errors.NotFound: (404, "not_found", "Not found"),
     errors.Conflict: (409, "conflict", "Conflict"),
+    errors.SignInLocked: (429, "sign_in_locked", "Too many failed sign-ins"),
     errors.RateLimited: (429, "rate_limited", "Too many requests"),
     errors.Unavailable: (503, "unavailable", "Service unavailable"),
 }

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Request, Response, Security
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, GatewayDep
 from centauro.api.v1.idempotency import Answer, IdempotencyKey
@@ -83,7 +84,9 @@ async def list_suppressions(
     limit: paging.Limit = 50,
     cursor: paging.Cursor = None,
 ) -> Response:
-    found = await gateway.read(lambda c: service.page(c, account, limit=limit, cursor=cursor))
+    found = await gateway.read(
+        checked(account, lambda c: service.page(c, account, limit=limit, cursor=cursor))
+    )
     data = [_json(e) for e in found.entries]
     return json_response({"data": data, "next_cursor": found.next_cursor})
 
@@ -116,7 +119,7 @@ async def add_suppression(
 
     if key is not None:
         return await idempotency.commit(request, gateway, account, key, work)
-    return idempotency.to_response(await gateway.write(work))
+    return idempotency.to_response(await gateway.write(checked(account, work)))
 
 
 @router.delete(
@@ -129,5 +132,5 @@ async def add_suppression(
 async def remove_suppression(
     number: Number, account: CurrentAccount, gateway: GatewayDep
 ) -> Response:
-    await gateway.write(lambda c: service.remove(c, account, number))
+    await gateway.write(checked(account, lambda c: service.remove(c, account, number)))
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, GatewayDep
 from centauro.api.v1.schemas import json_body, parse_body, problems
@@ -136,21 +137,27 @@ async def create_webhook(
 
     def work(conn: Connection) -> idempotency.Answer:
         registered = service.register(
-            conn, account_id=account.id, url=url, events=body.events, now=now, allow_private=allow
+            conn,
+            account_id=account.id,
+            url=url,
+            events=body.events,
+            now=now,
+            allow_private=allow,
+            sealer=request.app.state.sealer,
         )
         answer = {**_out(registered.webhook), "secret": registered.secret}
         return idempotency.Answer(201, json.dumps(answer).encode())
 
     if key is not None:
         return await idempotency.commit(request, gw, account, key, work)
-    answer = await gw.write(work)
+    answer = await gw.write(checked(account, work))
     return Response(answer.body, status_code=201, media_type="application/json")
 
 
 @router.get("/webhooks", response_model=WebhookList, responses=problems(), summary="List webhooks")
 async def list_webhooks(account: CurrentAccount, gw: GatewayDep) -> object:
     """This account's webhooks (without their secrets)."""
-    hooks = await gw.read(lambda c: service.listing(c, account.id))
+    hooks = await gw.read(checked(account, lambda c: service.listing(c, account.id)))
     return {"data": [_out(h) for h in hooks]}
 
 
@@ -164,7 +171,7 @@ async def list_webhooks(account: CurrentAccount, gw: GatewayDep) -> object:
 async def delete_webhook(webhook_id: str, account: CurrentAccount, gw: GatewayDep) -> Response:
     """Remove a webhook; its pending deliveries are not sent any more."""
     hook = _id(webhook_id)
-    await gw.write(lambda c: service.remove(c, account.id, hook))
+    await gw.write(checked(account, lambda c: service.remove(c, account.id, hook)))
     return Response(status_code=204)
 
 
@@ -185,7 +192,10 @@ async def list_deliveries(
     hook = _id(webhook_id)
     before = paging.decode(CURSOR_KIND, cursor)
     rows = await gw.read(
-        lambda c: service.deliveries(c, account.id, hook, before_id=before, limit=limit + 1)
+        checked(
+            account,
+            lambda c: service.deliveries(c, account.id, hook, before_id=before, limit=limit + 1),
+        )
     )
     shown, next_cursor = paging.page(CURSOR_KIND, rows, limit, lambda d: d.id)
     return DeliveryPage(data=[_delivery(d) for d in shown], next_cursor=next_cursor)
