@@ -38,6 +38,7 @@ def serve(
     import uvicorn
 
     from centauro.api.app import create_app
+    from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.logs import configure_logging
 
     s = settings(ctx)
@@ -53,7 +54,7 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(HttpLimits.from_settings(s)),
         access_log=access_log,
         log_level=s.log_level.lower(),
         timeout_graceful_shutdown=10,
