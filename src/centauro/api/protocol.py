@@ -124,6 +124,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             super().data_received(data)
         self._rearm()
 
+    def handle_websocket_upgrade(self) -> None:
+        # The connection now belongs to the WebSocket protocol: our timers must not close it.
+        self._head_pending = self._body_pending = False
+        self._cancel()
+        super().handle_websocket_upgrade()
+
     # -- parser callbacks ---------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
@@ -180,7 +186,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return
         cycle = self.cycle
         if self._body_pending:
-            answer = not cycle.response_started and not self.pipeline
+            answer = cycle is not None and not cycle.response_started and not self.pipeline
             if answer:
                 # The route waiting on the body hears a disconnect; its answer is dropped.
                 cycle.disconnected = True
