@@ -70,6 +70,8 @@ def protocol_for(limits: HttpLimits) -> type[LimitedHttpProtocol]:
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's protocol with the head size, head and body timers and connection cap."""
+
     limits: ClassVar[HttpLimits] = HttpLimits()
     _last_cap_warning: ClassVar[float] = 0.0
 
