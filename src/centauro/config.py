@@ -49,6 +49,15 @@ class Settings:
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     #: Largest request body accepted, in bytes (413 beyond it).
     max_body_bytes: int = 10 * 1024 * 1024
+    #: Largest request line plus headers accepted, in bytes (431 beyond it).
+    max_header_bytes: int = 16 * 1024
+    #: Seconds a request's line and headers may take to arrive, from its first byte (or
+    #: from the connection's opening) to the blank line (408 and closed beyond it).
+    header_timeout_seconds: float = 10.0
+    #: Seconds a request's body may take to arrive after its headers (408 and closed).
+    body_timeout_seconds: float = 30.0
+    #: Open HTTP connections at most; one more is answered 503 and closed.
+    max_connections: int = 1000
     #: Most segments one message may take (304 beyond it).
     max_segments: int = 10
     #: Most recipients one request may carry (304 in the compat API beyond it).

@@ -4,10 +4,11 @@ stopped together. The API and the CLI's ``serve`` hold one of these.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import IO, TypeVar
 
@@ -47,84 +48,90 @@ class Gateway:
         self.presence: Presence | None = None
         self.webhooks: WebhookSender | None = None
         self._serve_lock: IO[bytes] | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
         self.started_at: datetime | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        s = self.settings
-        self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
-        if self._migrate:
-            await anyio.to_thread.run_sync(migrate.upgrade, self.db)
-        else:
-            await anyio.to_thread.run_sync(migrate.ensure_current, self.db)
-        if self.db.is_sqlite:
-            self._serve_lock = sqlite_serve_lock(s.database_url)
-        self.writer = Writer(self.db.write_engine)
-        self.writer.start()
-        if s.dispatcher:
-            self.presence = Presence(
-                self.writer,
-                worker_id=new_worker_id(),
-                alone=self._serve_lock is not None,
-                heartbeat=s.heartbeat_seconds,
-                stale_after=timedelta(seconds=s.worker_stale_seconds),
-            )
-            await self.presence.start()
-            self.inbox = BufferedInbox(
-                self.writer, reassembly=timedelta(seconds=s.mo_reassembly_seconds)
-            )
-            self.inbox.start()
-            self.supervisor = Supervisor(
-                read=self.read,
-                write=self.write,
-                inbox=self.inbox,
-                worker_id=self.presence.worker_id,
-                factory=functools.partial(build_connector, sandbox_dlr_delay=s.sandbox_dlr_delay),
-                interval=s.reload_seconds,
-            )
-            await self.supervisor.start()
-            self.dispatcher = Dispatcher(
-                self.writer,
-                self.supervisor.candidates,
-                batch=s.dispatch_batch,
-                capacity=self.supervisor.capacity,
-                lease=timedelta(seconds=s.lease_seconds),
-                worker_id=self.presence.worker_id,
-                on_recorded=self.inbox.sent_recorded,
-            )
-            self.dispatcher.start()
-            self.scheduler = Scheduler(self.writer, self.dispatcher.wake)
-            self.scheduler.start()
-            self.webhooks = sender_for(s, self.writer, self.presence.worker_id)
-            self.webhooks.start()
+        """Start every part in order. Each started part's stop goes on a stack, so a
+        start that fails half-way stops what it had started, in reverse, and raises."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._start_parts(stack)
+            self._stack = stack.pop_all()
         self.started_at = datetime.now(UTC)
         log.info("gateway_started", extra={"action": "gateway_started"})
 
+    async def _start_parts(self, stack: contextlib.AsyncExitStack) -> None:
+        s = self.settings
+        if make_url(s.database_url).get_backend_name() == "sqlite":
+            self._serve_lock = sqlite_serve_lock(s.database_url)
+            push_stop(stack, "serve_lock", self._release_lock)
+        db = self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
+        push_stop(stack, "database", lambda: _sync(db.dispose))
+        if self._migrate:
+            await anyio.to_thread.run_sync(migrate.upgrade, db)
+        else:
+            await anyio.to_thread.run_sync(migrate.ensure_current, db)
+        writer = self.writer = Writer(db.write_engine)
+        writer.start()
+        push_stop(stack, "writer", lambda: anyio.to_thread.run_sync(writer.stop))
+        if not s.dispatcher:
+            return
+        presence = self.presence = Presence(
+            writer,
+            worker_id=new_worker_id(),
+            alone=self._serve_lock is not None,
+            heartbeat=s.heartbeat_seconds,
+            stale_after=timedelta(seconds=s.worker_stale_seconds),
+        )
+        await presence.start()
+        push_stop(stack, "presence", presence.stop)
+        inbox = self.inbox = BufferedInbox(
+            writer, reassembly=timedelta(seconds=s.mo_reassembly_seconds)
+        )
+        inbox.start()
+        push_stop(stack, "inbox", inbox.stop)
+        supervisor = self.supervisor = Supervisor(
+            read=self.read,
+            write=self.write,
+            inbox=inbox,
+            worker_id=presence.worker_id,
+            factory=functools.partial(build_connector, sandbox_dlr_delay=s.sandbox_dlr_delay),
+            interval=s.reload_seconds,
+        )
+        # Pushed before its start: a reload that fails may have started connectors.
+        push_stop(stack, "supervisor", supervisor.stop)
+        await supervisor.start()
+        dispatcher = self.dispatcher = Dispatcher(
+            writer,
+            supervisor.candidates,
+            batch=s.dispatch_batch,
+            capacity=supervisor.capacity,
+            lease=timedelta(seconds=s.lease_seconds),
+            worker_id=presence.worker_id,
+            on_recorded=inbox.sent_recorded,
+        )
+        dispatcher.start()
+        push_stop(stack, "dispatcher", dispatcher.stop)
+        scheduler = self.scheduler = Scheduler(writer, dispatcher.wake)
+        scheduler.start()
+        push_stop(stack, "scheduler", scheduler.stop)
+        webhooks = self.webhooks = sender_for(s, writer, presence.worker_id)
+        webhooks.start()
+        push_stop(stack, "webhooks", webhooks.stop)
+
     async def stop(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        if self.supervisor is not None:
-            await self.supervisor.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
-        if self.inbox is not None:
-            try:
-                await self.inbox.stop()
-            except Exception:
-                log.exception("inbox_stop_failed", extra={"action": "inbox_stop_failed"})
-        if self.presence is not None:
-            await self.presence.stop()
-        if self.writer is not None:
-            await anyio.to_thread.run_sync(self.writer.stop)
-        if self.db is not None:
-            self.db.dispose()
+        """Stop the started parts in reverse order; a failing step is logged, the rest run."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        log.info("gateway_stopped", extra={"action": "gateway_stopped"})
+
+    async def _release_lock(self) -> None:
         if self._serve_lock is not None:
             self._serve_lock.close()
             self._serve_lock = None
-        log.info("gateway_stopped", extra={"action": "gateway_stopped"})
 
     @property
     def connectors(self) -> list[Connector]:
@@ -166,6 +173,27 @@ class Gateway:
         """Tell the dispatcher that new messages wait."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+
+def push_stop(
+    stack: contextlib.AsyncExitStack, part: str, stop: Callable[[], Awaitable[object]]
+) -> None:
+    """Put ``stop`` on ``stack``, guarded: a part that fails to stop is logged and the
+    parts started before it are still stopped."""
+
+    async def guarded() -> None:
+        try:
+            await stop()
+        except Exception:
+            log.exception(
+                "gateway_stop_failed", extra={"action": "gateway_stop_failed", "part": part}
+            )
+
+    stack.push_async_callback(guarded)
+
+
+async def _sync(fn: Callable[[], object]) -> None:
+    fn()
 
 
 def sqlite_serve_lock(database_url: str) -> IO[bytes]:

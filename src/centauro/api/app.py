@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,18 +11,15 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from centauro import __version__
-from centauro.api import compat, v1
+from centauro.api import answers, compat, v1
 from centauro.api.guard import Guard
 from centauro.api.limits import BodySizeLimit
 from centauro.api.v1 import problems
-from centauro.compat import codes, wire
 from centauro.config import Settings
 from centauro.runtime import Gateway
 from centauro.service.sealing import Sealer
 
 log = logging.getLogger(__name__)
-
-COMPAT_PATHS = ("/controllersms", "/http")
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASGIApp:
@@ -64,7 +60,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
     )
     problems.install(app)
     app.include_router(v1.router)
-    return BodySizeLimit(CompatFront(app), max_bytes=settings.max_body_bytes, answer=_too_large)
+    return BodySizeLimit(
+        CompatFront(app), max_bytes=settings.max_body_bytes, answer=answers.error_body
+    )
 
 
 _COMPAT_ROUTES: dict[str, compat.Handler] = {
@@ -97,18 +95,3 @@ class CompatFront:
         else:
             response = compat.method_not_allowed()
         await response(scope, receive, send)
-
-
-def _too_large(path: str, status: int) -> tuple[str, bytes]:
-    """The answer to a body over the limit (413) or shorter than it said (400)."""
-    if path.startswith(COMPAT_PATHS):
-        return compat.JSON, wire.encode_error(codes.Code.BAD_PARAMETERS)
-    code, title = _BODY_PROBLEMS[status]
-    body = {"type": problems.TYPE_BASE + code, "title": title, "status": status, "code": code}
-    return problems.PROBLEM_JSON, json.dumps(body, separators=(",", ":")).encode()
-
-
-_BODY_PROBLEMS = {
-    413: ("payload_too_large", "Request body too large"),
-    400: ("bad_request", "Bad request"),
-}

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from centauro.api.guard import Guard, checked
@@ -61,6 +61,10 @@ def error_answer(error: BaseException) -> Response:
     """The protocol's error shape for any exception (unexpected ones are 302)."""
     if isinstance(error, CentauroError):
         return _answer(wire.encode_error(codes.code_for(error)))
+    if isinstance(error, ClientDisconnect):
+        # The caller left mid-request: nobody hears this answer, and it is no fault of ours.
+        log.debug("compat_client_disconnected", extra={"action": "client_disconnected"})
+        return _answer(wire.encode_error(codes.Code.MISSING_PARAMETER))
     log.error("compat_unexpected_error", exc_info=error, extra={"action": "compat_error"})
     return _answer(wire.encode_error(codes.Code.OFFLINE))
 

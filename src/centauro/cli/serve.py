@@ -48,6 +48,7 @@ def serve(
     import uvicorn
 
     from centauro.api.app import create_app
+    from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.logs import FORMATS, configure_logging
 
     s = settings(ctx, log_format=log_format)
@@ -68,7 +69,7 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(HttpLimits.from_settings(s)),
         access_log=access_log,
         log_level=s.log_level.lower(),
         timeout_graceful_shutdown=10,

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from centauro.domain import errors
 
@@ -112,6 +113,12 @@ def install(app: FastAPI) -> None:
             exc.status_code, code, title, str(exc.detail) if exc.detail else None,
             headers=dict(exc.headers or {}),
         )  # fmt: skip
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The caller left mid-body: one debug line, not a traceback; the answer is dropped.
+        log.debug("api_client_disconnected", extra={"action": "client_disconnected"})
+        return problem(400, "bad_request", "Bad request", "client disconnected")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
