@@ -57,6 +57,9 @@ class Gateway:
         self._auth: OrderedDict[tuple[str, str], tuple[float, Account]] = OrderedDict()
         self._rates = RateLimiter()
         self.started_at: datetime | None = None
+        #: Status of parts other doors run beside the gateway (the SMPP server), by name,
+        #: for /v1/health; each registers itself when it starts.
+        self.reports: dict[str, Callable[[], object]] = {}
 
     # -- life cycle -------------------------------------------------------------------
 

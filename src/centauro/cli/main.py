@@ -15,6 +15,7 @@ from centauro.cli import (
     inbound,
     messages,
     routes,
+    smpp,
     suppressions,
     webhooks,
 )
@@ -29,6 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+accounts.app.command("smpp-password")(smpp.smpp_password)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(messages.app, name="messages")
 app.add_typer(db.app, name="db")

@@ -121,7 +121,8 @@ class Session(asyncio.Protocol):
         self._init_timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_read = 0.0
-        self._binding = False
+        #: The bind being answered: (command_id, sequence, fields); None before and after.
+        self._binding: tuple[int, int, pdu.Bind] | None = None
         self._socket: socket.socket | None = None
 
     # -- what the carrier reads -------------------------------------------------------
@@ -334,20 +335,21 @@ class Session(asyncio.Protocol):
             bind = pdu.parse_bind(frame[pdu.HEADER_SIZE :])
         except pdu.BadPdu as exc:
             return pdu.bind_resp(command_id, exc.status, sequence, "")
-        self._binding = True
+        self._binding = (command_id, sequence, bind)
         status = self.carrier.authenticate(self, bind)
         if status is None:
             return None  # the carrier calls finish_bind when it knows
         return self._bind_answer(command_id, sequence, bind, status)
 
-    def finish_bind(self, command_id: int, sequence: int, bind: pdu.Bind, status: Status) -> None:
-        """The answer to a bind whose ``authenticate`` returned None."""
-        if self.state is State.CLOSED or self.transport is None:
+    def finish_bind(self, status: Status) -> None:
+        """The answer to the bind whose ``authenticate`` returned None."""
+        if self.state is State.CLOSED or self.transport is None or not self._binding:
             return
+        command_id, sequence, bind = self._binding
         self._flush([self._bind_answer(command_id, sequence, bind, status)])
 
     def _bind_answer(self, command_id: int, sequence: int, bind: pdu.Bind, status: Status) -> bytes:
-        self._binding = False
+        self._binding = None
         kind = BIND_STATES[command_id].value.removeprefix("bound_")
         extra = {"system_id": bind.system_id, "peer": self.peer, "bind": kind}
         if status != Status.ESME_ROK:

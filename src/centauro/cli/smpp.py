@@ -1,0 +1,46 @@
+"""``centauro accounts smpp-password`` and ``centauro smpp-clients``: the operator's side
+of the SMPP server customers bind to (docs/smpp-server.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from centauro.cli import output, texts
+from centauro.cli.context import now, store
+from centauro.domain.errors import CentauroError
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Salida JSON para máquinas.")]
+
+
+def smpp_password(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="client_id de la cuenta (su system_id SMPP).")],
+    max_binds: Annotated[
+        int | None,
+        typer.Option("--max-binds", min=1, help="Conexiones (binds) simultáneas permitidas."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Asigna una contraseña SMPP nueva (8 caracteres); la anterior deja de funcionar."""
+    from centauro.service import smpp
+
+    with store(ctx, as_json=as_json) as db:
+        try:
+            with db.begin() as conn:
+                account, password = smpp.set_password(conn, client_id, now(), max_binds=max_binds)
+        except CentauroError as exc:
+            output.fail(exc, as_json=as_json)
+    data = {
+        "client_id": account.client_id,
+        "system_id": smpp.system_id_of(account.client_id),
+        "password": password,
+    }
+    if max_binds is not None:
+        data["max_binds"] = str(max_binds)
+    if as_json:
+        output.emit_json(data)
+        return
+    output.console.print(f"[green]{texts.SMPP_CREDENTIAL_NOTICE}[/green]")
+    output.fields(data)
