@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gsm0338  # noqa: F401 - registers the gsm03.38 codec
+import httpx
 import pytest
 import smpplib.smpp
 
@@ -172,3 +173,32 @@ def _mo_round_trip(smpp: Smpp, smsc: object) -> None:
     assert (mo.source, mo.destination) == (VE, "2222")
     assert mo.text.decode("gsm03.38" if mo.data_coding == 0 else "utf-16-be") == "Sí, voy"
     esme.close()
+
+
+def test_the_operator_sees_binds_and_receipts_waiting_per_account(smpp: Smpp) -> None:
+    sender = smpp.esme("transmitter")
+    _, message_id = sender.answer(sender.submit(VE, "hola", registered_delivery=1))
+
+    def mine() -> dict[str, object]:
+        rows = smpp.gw.cli_json("smpp-clients", "status")
+        return next(r for r in rows if r["client_id"] == smpp.account.client_id)
+
+    deadline = time.monotonic() + 20
+    while (row := mine())["binds"] != {"tx": 1} or row["waiting"] != 1:
+        assert time.monotonic() < deadline, row
+        time.sleep(0.5)
+    assert row["system_id"] == smpp.system_id
+    health = httpx.get(f"{smpp.gw.base_url}/v1/health", timeout=10).json()
+    live = next(
+        a for a in health["smpp_server"]["accounts"] if a["client_id"] == smpp.account.client_id
+    )
+    assert live["binds"] == {"tx": 1}
+    assert health["smpp_server"]["port"] == smpp.port
+    sender.close()
+    receiver = smpp.esme("receiver")
+    receiver.wait_deliver(lambda d: d.receipted_message_id == message_id)
+    receiver.close()
+    deadline = time.monotonic() + 20
+    while (row := mine())["binds"] != {} or row["waiting"] != 0:
+        assert time.monotonic() < deadline, row
+        time.sleep(0.5)

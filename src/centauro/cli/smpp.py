@@ -44,3 +44,30 @@ def smpp_password(
         return
     output.console.print(f"[green]{texts.SMPP_CREDENTIAL_NOTICE}[/green]")
     output.fields(data)
+
+
+clients_app = typer.Typer(help="Clientes conectados por SMPP al servidor SMPP de Centauro.")
+
+
+@clients_app.command("status")
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Binds por cuenta, ventana en uso, envíos/s y confirmaciones en espera."""
+    from centauro.service import smpp
+
+    with store(ctx, as_json=as_json) as db, db.read() as conn:
+        rows = smpp.clients_status(conn, now())
+    if as_json:
+        output.emit_json(rows)
+        return
+    if not rows:
+        output.console.print(texts.SMPP_NO_CLIENTS)
+        return
+    shown = [
+        {
+            **r,
+            "binds": ", ".join(f"{k}={v}" for k, v in sorted(r["binds"].items())) or "-",
+            "window": f"{r['window_used']}/{r['window']}",
+        }
+        for r in rows
+    ]
+    output.table(shown, ["system_id", "name", "binds", "window", "submits_per_s", "waiting"])

@@ -19,6 +19,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -209,10 +210,54 @@ def waiting(conn: Connection) -> dict[int, int]:
     return store.waiting_by_account(conn)
 
 
-def smpp_accounts(conn: Connection) -> list[Account]:
-    """Every account with an SMPP password."""
-    ids = store.enabled_accounts(conn, [a.id for a in account_store.all_accounts(conn)])
-    return [a for a in account_store.all_accounts(conn) if a.id in ids]
+def report(conn: Connection, worker_id: str, snapshot: dict[str, Any], now: datetime) -> None:
+    """Store this process's view of its binds for the operator's CLI."""
+    store.save_status(conn, worker_id, _json(snapshot), now)
+
+
+def withdraw_report(conn: Connection, worker_id: str) -> None:
+    store.drop_status(conn, worker_id)
+
+
+#: A process whose report is older than this is gone (it reports every 2 s).
+REPORT_STALE = timedelta(seconds=15)
+
+
+def clients_status(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Every account with an SMPP login: binds, window use and submits/s summed over the
+    serving processes, and deliver_sm waiting in the store."""
+    live: dict[str, dict[str, Any]] = {}
+    for snapshot in store.statuses(conn, now - REPORT_STALE):
+        for entry in json.loads(snapshot).get("accounts", []):
+            into = live.setdefault(
+                entry["client_id"],
+                {"binds": {}, "window_used": 0, "window": 0, "submits_per_s": 0},
+            )
+            for kind, count in entry["binds"].items():
+                into["binds"][kind] = into["binds"].get(kind, 0) + count
+            for key in ("window_used", "window", "submits_per_s"):
+                into[key] += entry[key]
+    waiting = store.waiting_by_account(conn)
+    accounts = account_store.all_accounts(conn)
+    enabled = store.enabled_accounts(conn, [a.id for a in accounts])
+    rows = []
+    for account in accounts:
+        if account.id not in enabled:
+            continue
+        seen = live.get(account.client_id, {})
+        rows.append(
+            {
+                "client_id": account.client_id,
+                "system_id": system_id_of(account.client_id),
+                "name": account.name,
+                "binds": seen.get("binds", {}),
+                "window_used": seen.get("window_used", 0),
+                "window": seen.get("window", 0),
+                "submits_per_s": seen.get("submits_per_s", 0),
+                "waiting": waiting.get(account.id, 0),
+            }
+        )
+    return rows
 
 
 def _iso(value: object) -> str | None:

@@ -14,8 +14,10 @@ import contextlib
 import logging
 import ssl
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from centauro.connectors.smpp import smsc
@@ -36,6 +38,7 @@ SYSTEM_ID = "centauro"
 MAX_BIND_FAILURES = 5
 FAILURE_WINDOW = 60.0
 TICK = 1.0
+REPORT_EVERY = 2.0
 _KINDS = {State.BOUND_TX: "tx", State.BOUND_RX: "rx", State.BOUND_TRX: "trx"}
 
 
@@ -76,6 +79,8 @@ class SmppServer:
         self._server: asyncio.AbstractServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._flush_scheduled: set[Session] = set()
+        presence = gateway.presence
+        self.worker_id = presence.worker_id if presence else f"smpp-{uuid.uuid4().hex[:12]}"
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -115,6 +120,8 @@ class SmppServer:
                 await self._ticker
         await self.pump.stop()
         self.gateway.reports.pop("smpp_server", None)
+        with contextlib.suppress(Exception):
+            await self.gateway.write(lambda conn: smpp.withdraw_report(conn, self.worker_id))
 
     # -- carrier hooks (called by sessions) -------------------------------------------------
 
@@ -237,9 +244,13 @@ class SmppServer:
             self._failure_log[system_id] = (since, count + 1)
 
     async def _tick(self) -> None:
+        next_report = 0.0
         while True:
             await asyncio.sleep(TICK)
             now = time.monotonic()
+            if now >= next_report:
+                next_report = now + REPORT_EVERY
+                await self._report()
             for client in list(self.clients.values()):
                 for sequences in client.reassembly.expired(now):
                     self.handler.refuse_parts(client, sequences)
@@ -249,6 +260,16 @@ class SmppServer:
                 del self._failures[system_id]
 
     # -- the operator's view -------------------------------------------------------------------
+
+    async def _report(self) -> None:
+        """Write our view of the binds where ``centauro smpp-clients status`` reads it."""
+        snapshot, stamp = self.status(), datetime.now(UTC)
+        try:
+            await self.gateway.write(
+                lambda conn: smpp.report(conn, self.worker_id, snapshot, stamp)
+            )
+        except Exception:  # noqa: BLE001 - a missed report is shown as no binds, no more
+            log.warning("smpp status report failed", extra={"action": "smpp_report_failed"})
 
     def status(self) -> dict[str, Any]:
         """Binds per account, window use, submits/s, receipts waiting (as last counted)."""

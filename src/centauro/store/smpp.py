@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from centauro.store import sql
-from centauro.store.tables import smpp_credentials
+from centauro.store.tables import smpp_credentials, smpp_server_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +243,28 @@ def waiting_by_account(conn: Connection) -> dict[int, int]:
         conn, "SELECT account_id, COUNT(*) FROM smpp_deliveries GROUP BY account_id"
     )
     return {int(a): int(n) for a, n in rows}
+
+
+# -- what each serving process reports ------------------------------------------------------
+
+
+def save_status(conn: Connection, worker_id: str, snapshot: str, now: datetime) -> None:
+    table = smpp_server_status
+    changed = conn.execute(
+        update(table)
+        .where(table.c.worker_id == worker_id)
+        .values(snapshot=snapshot, updated_at=now)
+    ).rowcount
+    if not changed:
+        conn.execute(insert(table).values(worker_id=worker_id, snapshot=snapshot, updated_at=now))
+
+
+def drop_status(conn: Connection, worker_id: str) -> None:
+    conn.execute(delete(smpp_server_status).where(smpp_server_status.c.worker_id == worker_id))
+
+
+def statuses(conn: Connection, since: datetime) -> list[str]:
+    """Snapshots refreshed after ``since`` (older ones are of dead processes)."""
+    table = smpp_server_status
+    rows = conn.execute(select(table.c.snapshot).where(table.c.updated_at >= since))
+    return [r.snapshot for r in rows]

@@ -402,3 +402,13 @@ smpp_deliveries = Table(
     Index(None, "account_id", "id"),
     sqlite_autoincrement=True,
 )
+
+#: Each serving process's view of its SMPP binds (JSON), refreshed every few seconds,
+#: so ``centauro smpp-clients status`` (another process) can show them.
+smpp_server_status = Table(
+    "smpp_server_status",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("snapshot", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -36,12 +36,14 @@ async def health(gateway: Gw) -> Response:
         }
         for s in (c.status() for c in gateway.connectors)
     ]
+    smpp_server = gateway.reports.get("smpp_server")
     return json_response(
         {
             "status": "ok" if store_ok else "degraded",
             "version": __version__,
             "store": "ok" if store_ok else "unavailable",
             "connectors": connectors,
+            "smpp_server": smpp_server() if smpp_server else None,
         },
         status=200 if store_ok else 503,
     )

@@ -214,11 +214,28 @@ class ConnectorHealth(BaseModel):
     up_since: datetime | None = Field(description="When the current bind came up (or went down)")
 
 
+class SmppClientHealth(BaseModel):
+    client_id: str
+    binds: dict[str, int]  #: by kind: tx, rx, trx
+    window_used: int
+    window: int
+    submits_per_s: int
+    waiting: int  #: receipts and MO queued for its receiver binds
+
+
+class SmppServerHealth(BaseModel):
+    port: int
+    connections: int
+    accounts: list[SmppClientHealth]
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     store: Literal["ok", "unavailable"]
     connectors: list[ConnectorHealth]
+    #: Present when this process runs the SMPP server (``serve --smpp-port``).
+    smpp_server: SmppServerHealth | None = None
 
 
 class ValidationIssue(BaseModel):

@@ -1,4 +1,4 @@
-"""SMPP server: customers' SMPP passwords, submits awaiting receipts, deliver_sm owed.
+"""SMPP server: SMPP passwords, submits awaiting receipts, deliver_sm owed, bind status.
 
 Revision ID: 0007
 Revises: 0004
@@ -61,9 +61,17 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_smpp_deliveries_account_id_id"), ["account_id", "id"], unique=False
         )
+    op.create_table(
+        "smpp_server_status",
+        sa.Column("worker_id", sa.String(length=64), nullable=False),
+        sa.Column("snapshot", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("worker_id", name=op.f("pk_smpp_server_status")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("smpp_server_status")
     with op.batch_alter_table("smpp_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_smpp_deliveries_account_id_id"))
     op.drop_table("smpp_deliveries")
