@@ -52,18 +52,30 @@ def test_a_client_that_never_acknowledges_keeps_its_receipts_and_others_go_on(
     server: Smpp,
 ) -> None:
     slow, fast = new_customer(server), new_customer(server, name="Otro")
-    silent = slow.esme()
-    silent.ack_delivers = False  # answers every deliver_sm with an error
-    _, slow_id = silent.answer(silent.submit(VE, "lento", registered_delivery=1))
-    silent.wait_deliver(lambda d: d.receipted_message_id == slow_id)
-    quick = fast.esme()
+    silent = Raw(slow.port)  # a receiver bind that never reads, never answers a deliver_sm
+    assert silent.bind(slow.system_id, slow.password, command_id=0x01) == 0
+    sender = slow.esme("transmitter")
+    slow_ids = [
+        sender.answer(sender.submit(VE, f"lento {i}", registered_delivery=1))[1] for i in range(3)
+    ]
+    sender.close()
+    refuser = fast.esme()
+    refuser.ack_delivers = False  # answers every deliver_sm with an error: retried later
+    _, refused_id = refuser.answer(refuser.submit(VE, "rechazo", registered_delivery=1))
+    refuser.wait_deliver(lambda d: d.receipted_message_id == refused_id)
+    refuser.close()
+    quick = new_customer(server, name="Tercero").esme()
     _, fast_id = quick.answer(quick.submit(VE, "rápido", registered_delivery=1))
-    quick.wait_deliver(lambda d: d.receipted_message_id == fast_id)
+    quick.wait_deliver(lambda d: d.receipted_message_id == fast_id)  # others are not held up
     quick.close()
-    silent.close()
-    retry = slow.esme("receiver")  # refused before: still queued, sent again
-    retry.wait_deliver(lambda d: d.receipted_message_id == slow_id, timeout=20)
+    silent.close()  # its unanswered receipts are free again
+    retry = slow.esme("receiver")
+    for mid in slow_ids:
+        retry.wait_deliver(lambda d, m=mid: d.receipted_message_id == m, timeout=20)
     retry.close()
+    again = fast.esme("receiver")  # refused once, sent again after the backoff
+    again.wait_deliver(lambda d: d.receipted_message_id == refused_id, timeout=20)
+    again.close()
 
 
 def _query(esme: Esme, message_id: str) -> tuple[int, int]:

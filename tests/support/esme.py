@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -41,9 +42,15 @@ class Deliver:
 
 
 class Esme:
-    def __init__(self, port: int, *, ack_delivers: bool = True) -> None:
+    def __init__(
+        self, port: int, *, ack_delivers: bool = True, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.client = smpplib.client.Client(
-            "127.0.0.1", port, timeout=TIMEOUT, allow_unknown_opt_params=True
+            "127.0.0.1",
+            port,
+            timeout=TIMEOUT,
+            allow_unknown_opt_params=True,
+            ssl_context=ssl_context,
         )
         self.answers: dict[int, tuple[int, str]] = {}
         self.delivers: list[Deliver] = []
@@ -169,8 +176,9 @@ def receipt_fields(text: bytes) -> dict[str, str]:
 class Raw:
     """A bare socket speaking hand-made PDUs: for what no client library would send."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        plain = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock = ssl_context.wrap_socket(plain) if ssl_context else plain
 
     def send(
         self, command_id: int, body: bytes = b"", *, sequence: int = 1, length: int | None = None

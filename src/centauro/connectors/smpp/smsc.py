@@ -121,6 +121,7 @@ class Session(asyncio.Protocol):
         self._init_timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
         self._last_read = 0.0
+        self._asked_at = -1.0
         #: The bind being answered: (command_id, sequence, fields); None before and after.
         self._binding: tuple[int, int, pdu.Bind] | None = None
         self._socket: socket.socket | None = None
@@ -390,7 +391,9 @@ class Session(asyncio.Protocol):
             )
             self.drop()
             return
-        if idle >= self.enquire_link and self.state in BOUND_STATES:
+        asked = self._asked_at > self._last_read  # once per silence, not every check
+        if idle >= self.enquire_link and self.state in BOUND_STATES and not asked:
+            self._asked_at = loop.time()
             self._sequence = self._sequence % MAX_SEQUENCE + 1
             self.transport.write(pdu.enquire_link(self._sequence))
         wait = self.enquire_link - idle if idle < self.enquire_link else self.enquire_link / 2
