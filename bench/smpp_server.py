@@ -7,7 +7,9 @@ fresh SQLite file with one SMPP connector (window 64) to the simulator. Per run:
   ``--window`` in flight, and acknowledges every receipt: N / (first submit → last receipt
   back on the bind), and serve's CPU seconds per message;
 * HTTP door: N single-recipient ``GET /http/`` with the same number in flight, until every
-  message is ``delivered`` (bench/e2e_smpp.py's run): its rate and CPU per message.
+  message is ``delivered`` (bench/e2e_smpp.py's run): its rate and CPU per message;
+* Kannel (when installed): its ``sendsms`` HTTP door, bound to the same simulator, N requests
+  with the same number in flight, until the simulator has N receipts acknowledged by Kannel.
 
 Usage: python bench/smpp_server.py [--n 10000] [--window 100] [--runs 3]
 """
@@ -17,10 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import smpp34
 
 from bench.common import Server, free_port, start_server
-from bench.e2e_smpp import run_once, start_sim
+from bench.e2e_smpp import run_once, sim_stats, start_sim
+from bench.loadgen import run_load
 from centauro.connectors.smpp import pdu
 
 
@@ -90,6 +97,97 @@ async def smpp_run(port: int, system_id: str, password: str, n: int, window: int
     return elapsed
 
 
+KANNEL_CONF = """
+group = core
+admin-port = {admin}
+admin-password = secret
+smsbox-port = {smsbox}
+box-allow-ip = 127.0.0.1
+log-file = "{workdir}/bearerbox.log"
+log-level = 4
+dlr-storage = internal
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = {sendsms}
+log-file = "{workdir}/smsbox.log"
+log-level = 4
+
+group = sendsms-user
+username = bench
+password = bench
+max-messages = 1
+
+group = smsc
+smsc = smpp
+smsc-id = sim
+host = 127.0.0.1
+port = {sim_port}
+transceiver-mode = true
+smsc-username = centauro
+smsc-password = secret
+system-type = ""
+dest-addr-ton = 1
+dest-addr-npi = 1
+max-pending-submits = 64
+msg-id-type = 0x00
+"""
+
+
+def kannel_run(workdir: Path, sim_port: int, n: int, concurrency: int) -> float | None:
+    """Kannel's sendsms → the simulator → receipts back to Kannel, in msg/s; None without it."""
+    bearerbox, smsbox = shutil.which("bearerbox"), shutil.which("smsbox")
+    if not (bearerbox and smsbox):
+        return None
+    sendsms = free_port()
+    conf = workdir / "kannel.conf"
+    conf.write_text(
+        KANNEL_CONF.format(
+            admin=free_port(), smsbox=free_port(), sendsms=sendsms, workdir=workdir,
+            sim_port=sim_port,
+        )
+    )  # fmt: skip
+    log = (workdir / "kannel-out.log").open("ab")
+    boxes = [subprocess.Popen([bearerbox, str(conf)], stdout=log, stderr=subprocess.STDOUT)]
+    try:
+        time.sleep(3.0)  # bearerbox binds to the simulator
+        boxes.append(subprocess.Popen([smsbox, str(conf)], stdout=log, stderr=subprocess.STDOUT))
+        time.sleep(2.0)
+        before = sim_stats(workdir).get("receipts_acked", 0)
+        dlr = urllib.parse.quote("http://127.0.0.1:9/dlr?t=%d")
+
+        def build(i: int) -> bytes:
+            return (
+                f"GET /cgi-bin/sendsms?username=bench&password=bench&from=CENTAURO"
+                f"&to=58416{i:07d}&text=Su+pedido+4521+va+en+camino&dlr-mask=1&dlr-url={dlr} "
+                f"HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            ).encode()
+
+        started = time.perf_counter()
+        result = asyncio.run(
+            run_load(
+                "127.0.0.1", sendsms, build, total=n, concurrency=concurrency,
+                accept=lambda status, body: status == 202,
+            )
+        )  # fmt: skip
+        if result.failed:
+            raise SystemExit(f"Kannel refused {result.failed}: {result.first_failure}")
+        deadline = time.monotonic() + 300
+        while sim_stats(workdir).get("receipts_acked", 0) - before < n:
+            if time.monotonic() > deadline:
+                raise SystemExit("Kannel did not get every receipt within 300 s")
+            time.sleep(0.05)
+        return n / (time.perf_counter() - started)
+    finally:
+        for box in reversed(boxes):
+            box.send_signal(signal.SIGTERM)
+            try:
+                box.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                box.kill()
+        log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
@@ -139,6 +237,12 @@ def main() -> None:
         show("SMPP door, serve CPU per message", smpp_cpu, "µs")
         show("HTTP door, GET /http/ → delivered", http_rates, "msg/s")
         show("HTTP door, serve CPU per message", http_cpu, "µs")
+        kannel = [kannel_run(server.workdir, sim_port, args.n, args.window)]
+        if kannel[0] is not None:
+            show("Kannel sendsms door → receipt back to Kannel", kannel, "msg/s")
+            print(f"SMPP door ÷ Kannel: {statistics.median(smpp_rates) / kannel[0]:.2f}×")
+        else:
+            print("Kannel not installed: no comparison")
         print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
     finally:
         sim.terminate()
