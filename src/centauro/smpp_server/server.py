@@ -93,6 +93,7 @@ class SmppServer:
                 window=s.smpp_window,
                 enquire_link=s.smpp_enquire_link_seconds,
                 smsc_system_id=SYSTEM_ID,
+                log_refusals=False,
             ),
             self.host,
             self.port,

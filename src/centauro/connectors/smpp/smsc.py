@@ -100,6 +100,7 @@ class Session(asyncio.Protocol):
         drop_after: int = 0,
         enquire_link: float = 0.0,
         smsc_system_id: str = SMSC_SYSTEM_ID,
+        log_refusals: bool = True,
     ) -> None:
         self.carrier = carrier
         self.window = window
@@ -108,6 +109,9 @@ class Session(asyncio.Protocol):
         #: an answer and the peer is dropped. 0: we never ask.
         self.enquire_link = enquire_link
         self.smsc_system_id = smsc_system_id  #: what bind_resp names us
+        #: False when the carrier logs refused binds itself (the SMPP server does, once a
+        #: minute per system_id, so a password guesser cannot flood the log).
+        self.log_refusals = log_refusals
         self.state = State.OPEN
         self.system_id = ""
         self.peer = "?"
@@ -354,7 +358,8 @@ class Session(asyncio.Protocol):
         kind = BIND_STATES[command_id].value.removeprefix("bound_")
         extra = {"system_id": bind.system_id, "peer": self.peer, "bind": kind}
         if status != Status.ESME_ROK:
-            log.info("bind refused: %s", status.name, extra={"action": "bind_refused", **extra})
+            if self.log_refusals:
+                log.info("bind refused: %s", status.name, extra={"action": "bind_refused", **extra})
             self.state = State.CLOSED
             return pdu.bind_resp(command_id, status, sequence, "")
         log.info("bound %s", kind, extra={"action": "bind", **extra})
