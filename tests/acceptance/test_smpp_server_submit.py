@@ -215,3 +215,14 @@ def test_over_the_accounts_rate_submits_get_throttled_never_dropped(smpp: Smpp) 
     assert statuses.count(0) >= 5
     assert balance(smpp) == 1000 - statuses.count(0)
     esme.close()
+
+
+def test_a_bind_outlives_a_rotation_of_the_api_secret_but_not_a_disabled_account(
+    smpp: Smpp, esme: Esme
+) -> None:
+    assert esme.answer(esme.submit(VE, "antes"))[0] == 0
+    smpp.gw.cli_json("accounts", "rotate-secret", smpp.account.client_id)
+    assert esme.answer(esme.submit(VE, "después de renovar el secreto"))[0] == 0
+    smpp.gw.cli_json("accounts", "disable", smpp.account.client_id)
+    assert esme.answer(esme.submit(VE, "deshabilitada"))[0] == 0x0F  # ESME_RINVSYSID
+    assert balance(smpp) == 998

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from centauro.connectors.smpp.pdu import (
     BadPdu,
@@ -25,6 +27,7 @@ from centauro.connectors.smpp.pdu import (
 )
 from centauro.connectors.smpp.smsc import BOUND_STATES, TRANSMIT_STATES
 from centauro.domain import errors
+from centauro.domain.models import Account
 from centauro.domain.states import MessageState
 from centauro.service import messages, smpp
 from centauro.service import submit as submit_service
@@ -171,14 +174,14 @@ class Handler:
         source: str,
     ) -> submit_service.Receipt:
         assert client.login is not None
-        account = client.login.account
         now = datetime.now(UTC)
         addresses = [
             smpp.Addresses(source, item.e164.removeprefix("+") or item.number)
             for item in planned.items
         ]
-        receipt = await self.gateway.write(
-            lambda conn: smpp.submit(
+
+        def commit(account: Account) -> Callable[[Connection], submit_service.Receipt]:
+            return lambda conn: smpp.submit(
                 conn,
                 account=account,
                 planned=planned,
@@ -187,7 +190,18 @@ class Handler:
                 registered=registered,
                 addresses=addresses,
             )
-        )
+
+        try:
+            receipt = await self.gateway.write(commit(client.login.account))
+        except errors.AuthenticationFailed:
+            # The charge checks the account as read at bind time: its API secret may have
+            # been rotated since (the SMPP password is apart). Read it again, once.
+            system_id = smpp.system_id_of(client.client_id)
+            fresh = await self.gateway.read(lambda conn: smpp.login(conn, system_id))
+            if fresh is None or not fresh.account.enabled:
+                raise
+            client.login = fresh
+            receipt = await self.gateway.write(commit(fresh.account))
         self.gateway.queued()
         return receipt
 
