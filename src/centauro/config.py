@@ -122,6 +122,21 @@ class Settings:
     log_level: str = "INFO"
     #: ``auto`` (readable lines on a terminal, JSON lines otherwise), ``json`` or ``console``.
     log_format: str = "auto"
+    # -- the SMPP server for customers (docs/smpp-server.md) --
+    #: Port of the SMPP server ``serve`` runs beside the API; 0: none.
+    smpp_port: int = 0
+    #: Address it listens on; empty: the same as the API's ``--host``.
+    smpp_host: str = ""
+    #: Binds one account may hold at once (an account's own limit replaces it).
+    smpp_max_binds: int = 4
+    #: submit_sm one bind may have unanswered before we stop reading from it, and
+    #: deliver_sm we send it before waiting for its answers.
+    smpp_window: int = 1000
+    #: Seconds of silence before we send enquire_link; as long again and the bind is dropped.
+    smpp_enquire_link_seconds: float = 30.0
+    #: TLS: PEM certificate chain and key files; empty: plain TCP.
+    smpp_tls_cert: str = ""
+    smpp_tls_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -50,6 +50,9 @@ class Gateway:
         self._serve_lock: IO[bytes] | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self.started_at: datetime | None = None
+        #: Status of parts other doors run beside the gateway (the SMPP server), by name,
+        #: for /v1/health; each registers itself when it starts.
+        self.reports: dict[str, Callable[[], object]] = {}
 
     # -- life cycle -------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -22,8 +22,14 @@ from centauro.service.sealing import Sealer
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASGIApp:
-    """Build the app; the gateway starts and stops with the ASGI lifespan."""
+#: Another door run beside the API on the same gateway (``serve --smpp-port``).
+Door = Callable[[Gateway], AbstractAsyncContextManager[object]]
+
+
+def create_app(
+    settings: Settings | None = None, *, migrate: bool = True, doors: Sequence[Door] = ()
+) -> ASGIApp:
+    """Build the app; the gateway (and other ``doors``) start and stop with the lifespan."""
     settings = settings or Settings.from_env()
     gateway = Gateway(settings, migrate=migrate)
     sealer = Sealer(settings.secret_key)
@@ -38,7 +44,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
             )
         await gateway.start()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for door in doors:
+                    await stack.enter_async_context(door(gateway))
+                yield
         finally:
             await gateway.stop()
 

@@ -16,6 +16,7 @@ from centauro.cli import (
     inbound,
     messages,
     routes,
+    smpp,
     suppressions,
     webhooks,
 )
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+accounts.app.command("smpp-password")(smpp.smpp_password)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(messages.app, name="messages")
 app.add_typer(db.app, name="db")
@@ -38,6 +40,7 @@ app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(smpp.clients_app, name="smpp-clients")
 app.command("serve")(serve)
 app.command("balance")(client_cmds.balance)
 app.command("send")(client_cmds.send)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,10 @@ from centauro.cli import output, texts
 from centauro.cli.context import now, settings, transaction
 from centauro.config import masked_url
 from centauro.domain.errors import CentauroError
+
+if TYPE_CHECKING:
+    from centauro.api.app import Door
+    from centauro.config import Settings
 
 DEMO_NAME = "demo"
 DEMO_CREDITS = 1000
@@ -43,6 +47,15 @@ def serve(
             "o CENTAURO_LOG_FORMAT.",
         ),
     ] = None,
+    smpp_port: Annotated[
+        int | None,
+        typer.Option(
+            "--smpp-port",
+            min=0,
+            max=65535,
+            help="Puerto del servidor SMPP para clientes (0: ninguno). [env: CENTAURO_SMPP_PORT]",
+        ),
+    ] = None,
 ) -> None:
     """Ejecuta el gateway: API compatible CentauroSMS v1.2 + despacho de mensajes."""
     import uvicorn
@@ -61,7 +74,7 @@ def serve(
         texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
     try:
-        app = create_app(s, migrate=migrate_db)
+        app = create_app(s, migrate=migrate_db, doors=_smpp_door(s, host, smpp_port))
     except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
         output.fail(exc, code=2)
     uvicorn.run(
@@ -75,6 +88,18 @@ def serve(
         timeout_graceful_shutdown=10,
         log_config=None,
     )
+
+
+def _smpp_door(s: Settings, host: str, port: int | None) -> list[Door]:
+    """The SMPP server beside the API, when a port is given (flag or CENTAURO_SMPP_PORT)."""
+    port = s.smpp_port if port is None else port
+    if not port:
+        return []
+    from centauro import smpp_server
+
+    smpp_host = s.smpp_host or host
+    output.console.print(texts.SMPP_SERVING.format(host=smpp_host, port=port), soft_wrap=True)
+    return [smpp_server.door(smpp_host, port)]
 
 
 def _ensure_demo(ctx: typer.Context) -> None:

@@ -258,3 +258,9 @@ LABELS.update(
         "dlr_delay": "Demora de confirmación (s)",
     }
 )
+# -- the SMPP server ---------------------------------------------------------------------
+SMPP_SERVING = "Servidor SMPP escuchando en {host}:{port}"
+SMPP_CREDENTIAL_NOTICE = (
+    "Contraseña SMPP asignada (system_id = client_id). Guárdela: no se mostrará de nuevo."
+)
+SMPP_NO_CLIENTS = "Ninguna cuenta tiene contraseña SMPP."

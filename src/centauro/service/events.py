@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from centauro.service import smpp
 from centauro.store import sql
 from centauro.store import webhooks as store
 
@@ -62,6 +63,7 @@ def status_changed(conn: Connection, message_ids: Sequence[int], now: datetime) 
     subscribed webhook of its account and to its own callback URL. Returns how many."""
     if not message_ids:
         return 0
+    smpp.status_changed(conn, message_ids, now)  # receipts owed to SMPP customers
     rows = sql.fetchall(
         conn,
         "SELECT id, account_id, recipient, reference, status, error, connector, segments, "  # noqa: S608
@@ -101,6 +103,9 @@ def status_changed(conn: Connection, message_ids: Sequence[int], now: datetime) 
 
 def inbound_received(conn: Connection, events: Sequence[InboundEvent], now: datetime) -> int:
     """Queue a ``message.inbound`` delivery to every subscribed webhook of the account."""
+    smpp.inbound_received(  # and to its SMPP receiver binds
+        conn, [(e.account_id, e.sender, e.recipient, e.text) for e in events], now
+    )
     by_account: dict[int, list[store.Subscriber]] = defaultdict(list)
     for s in store.subscribers(conn, [e.account_id for e in events], MESSAGE_INBOUND):
         by_account[s.account_id].append(s)

@@ -19,9 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import smpp34
 
+from centauro.connectors.smpp import smsc
+from centauro.connectors.smpp.smsc import Session
 from centauro.smsc_sim import pdu
 from centauro.smsc_sim.mo import MoFile, MoMessage, encode_text
 from centauro.smsc_sim.pdu import Status
@@ -33,7 +36,6 @@ from centauro.smsc_sim.receipts import (
     fails,
     format_id,
 )
-from centauro.smsc_sim.session import Session
 from centauro.smsc_sim.stats import Stats
 
 log = logging.getLogger("centauro.smsc_sim")
@@ -182,7 +184,7 @@ class Simulator:
         if receivers and session in receivers:
             receivers.remove(session)
         if session.in_flight:  # sent but never answered: a real SMSC sends them again
-            self.queue.requeue(session.in_flight.values())
+            self.queue.requeue(cast(list[Outbound], list(session.in_flight.values())))
             session.in_flight.clear()
 
     def authenticate(self, session: Session, bind: pdu.Bind) -> Status:
@@ -208,7 +210,12 @@ class Simulator:
         if room > 0:
             self._send(session, self.queue.take(session.system_id, room))
 
-    def answered(self, session: Session, item: Outbound, status: int) -> None:
+    def command(self, session: Session, command_id: int, sequence: int, frame: bytes) -> bytes:
+        """Commands a test carrier does not offer (query_sm, cancel_sm…)."""
+        return pdu.generic_nack(sequence, Status.ESME_RINVCMDID)
+
+    def answered(self, session: Session, sent: smsc.Outbound, status: int) -> None:
+        item = cast(Outbound, sent)  # what this simulator sends is its own Outbound
         c = self.counters
         is_receipt = isinstance(item, Receipt)
         if status == Status.ESME_ROK:

@@ -382,3 +382,64 @@ webhook_deliveries = Table(
     Index(None, "account_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# -- the SMPP server (customers binding to us) ------------------------------------------
+
+#: An account's SMPP login, apart from the API secret: SMPP passwords hold 8 characters at
+#: most (hashed with scrypt, salted and slow), system_ids 15: the client_id's first 15.
+smpp_credentials = Table(
+    "smpp_credentials",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("system_id", String(16), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    #: Binds this account may hold at once (NULL: the server's default).
+    Column("max_binds", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Messages that came in by submit_sm asking for a receipt, with the addresses as the
+#: customer gave them (the receipt goes back with them swapped). Deleted once the
+#: receipt is queued.
+smpp_submits = Table(
+    "smpp_submits",
+    metadata,
+    Column("message_id", BigId, primary_key=True, autoincrement=False),
+    Column("account_id", BigInteger, nullable=False),
+    #: registered_delivery bits 0-1: 1 every final state, 2 failures only.
+    Column("registered", SmallInteger, nullable=False),
+    Column("source_addr", String(32), nullable=False),
+    Column("dest_addr", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: deliver_sm owed to customers (receipts and MO), durable until their deliver_sm_resp.
+smpp_deliveries = Table(
+    "smpp_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False),
+    #: "receipt" or "mo"
+    Column("kind", String(8), nullable=False),
+    Column("message_id", BigInteger, nullable=True),
+    #: The deliver_sm's fields as JSON (addresses, receipt fields or text).
+    Column("body", Text, nullable=False),
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime, nullable=False),
+    #: Not delivered by then: dropped (the customer's validity window).
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: Each serving process's view of its SMPP binds (JSON), refreshed every few seconds,
+#: so ``centauro smpp-clients status`` (another process) can show them.
+smpp_server_status = Table(
+    "smpp_server_status",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("snapshot", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -59,7 +59,13 @@ def _delivery(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any
         answer["writer"] = gw.writer.stats() if gw.writer else None
 
 
-SECTIONS: list[Section] = [_core, _connectors, _delivery]
+def _smpp_server(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
+    report = gw.reports.get("smpp_server")
+    if viewer is Viewer.OPERATOR and report is not None:
+        answer["smpp_server"] = report()
+
+
+SECTIONS: list[Section] = [_core, _connectors, _delivery, _smpp_server]
 
 
 def _connector(s: ConnectorStatus, viewer: Viewer) -> dict[str, Any]:

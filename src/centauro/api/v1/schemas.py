@@ -225,6 +225,21 @@ class WriterHealth(BaseModel):
     busy_seconds: float
 
 
+class SmppClientHealth(BaseModel):
+    client_id: str
+    binds: dict[str, int]  #: by kind: tx, rx, trx
+    window_used: int
+    window: int
+    submits_per_s: int
+    waiting: int  #: receipts and MO queued for its receiver binds
+
+
+class SmppServerHealth(BaseModel):
+    port: int
+    connections: int
+    accounts: list[SmppClientHealth]
+
+
 class Health(BaseModel):
     """Anonymous callers get ``status`` only; the rest needs credentials (docs/rest.md)."""
 
@@ -236,6 +251,9 @@ class Health(BaseModel):
         None, description="Operator only: messages between claim and record"
     )
     writer: WriterHealth | None = Field(None, description="Operator only: group-commit writer load")
+    smpp_server: SmppServerHealth | None = Field(
+        None, description="Operator only: present when this process runs the SMPP server"
+    )
 
 
 class ValidationIssue(BaseModel):

@@ -44,6 +44,9 @@ UNBIND_RESP = 0x80000006
 BIND_TRANSCEIVER = 0x00000009
 BIND_TRANSCEIVER_RESP = 0x80000009
 ENQUIRE_LINK = 0x00000015
+QUERY_SM = 0x00000003
+CANCEL_SM = 0x00000008
+SUBMIT_MULTI = 0x00000021
 ENQUIRE_LINK_RESP = 0x80000015
 BINDS = (BIND_RECEIVER, BIND_TRANSMITTER, BIND_TRANSCEIVER)
 #: The bind command for each bind type, as the connector names them.
@@ -66,15 +69,24 @@ class Status(IntEnum):
     ESME_RINVBNDSTS = 0x04
     ESME_RALYBND = 0x05
     ESME_RSYSERR = 0x08
+    ESME_RINVSRCADR = 0x0A
     ESME_RINVDSTADR = 0x0B
+    ESME_RINVMSGID = 0x0C
     ESME_RBINDFAIL = 0x0D
     ESME_RINVPASWD = 0x0E
     ESME_RINVSYSID = 0x0F
+    ESME_RCANCELFAIL = 0x11
     ESME_RMSGQFUL = 0x14
+    ESME_RINVNUMDESTS = 0x33
+    ESME_RINVESMCLASS = 0x43
+    ESME_RSUBMITFAIL = 0x45
     ESME_RTHROTTLED = 0x58
+    ESME_RINVSCHED = 0x61
+    ESME_RINVEXPIRY = 0x62
     #: "ESME receiver temporary app error": the ESME could not take a deliver_sm now
     #: (our store failed); the SMSC keeps it and sends it again later.
     ESME_RX_T_APPN = 0x64
+    ESME_RQUERYFAIL = 0x67
     ESME_RINVPARLEN = 0xC2
     ESME_RUNKNOWNERR = 0xFF
     #: SMPP 3.4 has no code for an unsupported data_coding; 0x104 is ESME_RINVDCS from

@@ -1,5 +1,8 @@
 """One ESME connection: the SMPP 3.4 session state machine, SMSC side.
 
+Shared by the two SMSCs we run: ``centauro smsc-sim`` (a carrier for tests) and the
+SMPP server customers bind to (``centauro.smpp_server``).
+
     OPEN ──bind ok──▶ BOUND_TX | BOUND_RX | BOUND_TRX ──unbind──▶ CLOSED
       └──bad credentials / no bind in time / bad header / drop──────▶ CLOSED
 
@@ -9,7 +12,9 @@ generic_nack ESME_RINVCMDID; a command_length that cannot be framed a generic_na
 ESME_RINVCMDLEN and a close (the stream cannot be resynchronised); a body that does not
 decode its own response with the reason; a bug of ours ESME_RSYSERR. What a submit_sm
 gets is the carrier's business (:class:`Carrier`, implemented by ``server.Simulator``),
-in the spirit of aiosmtpd's handler hooks.
+in the spirit of aiosmtpd's handler hooks. A carrier that must look something up (a
+password in the store, a submit to commit) answers later: its hook returns None and it
+calls :meth:`Session.finish_bind` or :meth:`Session.send` when it knows.
 
 All answers to one read go out in one ``transport.write``: at 10,000+ submit_sm/s the
 number of syscalls, not the PDUs, is what costs.
@@ -21,13 +26,13 @@ import asyncio
 import enum
 import logging
 import socket
+from collections.abc import Sequence
 from typing import Protocol, cast
 
-from centauro.smsc_sim import pdu
-from centauro.smsc_sim.pdu import Status
-from centauro.smsc_sim.receipts import Outbound
+from centauro.connectors.smpp import pdu
+from centauro.connectors.smpp.pdu import Status
 
-log = logging.getLogger("centauro.smsc_sim")
+log = logging.getLogger("centauro.smsc")
 
 SESSION_INIT_TIMEOUT = 10.0
 #: The system_id this SMSC gives in bind_resp.
@@ -56,14 +61,30 @@ RECEIVE_STATES = (State.BOUND_RX, State.BOUND_TRX)
 BOUND_STATES = (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX)
 
 
+class Outbound(Protocol):
+    """Anything sent as deliver_sm and kept until the ESME acknowledges it."""
+
+    attempts: int
+
+    def encode(self, sequence: int) -> bytes: ...
+
+
 class Carrier(Protocol):
-    """What a session asks of the SMSC behind it."""
+    """What a session asks of the SMSC behind it.
+
+    ``authenticate`` and ``submit`` may return None: the carrier answers later
+    (:meth:`Session.finish_bind`, :meth:`Session.send`). ``command`` gets every request
+    the session does not handle itself (query_sm, cancel_sm, submit_multi…).
+    """
 
     def opened(self, session: Session) -> None: ...
     def closed(self, session: Session) -> None: ...
-    def authenticate(self, session: Session, bind: pdu.Bind) -> Status: ...
+    def authenticate(self, session: Session, bind: pdu.Bind) -> Status | None: ...
     def bound(self, session: Session) -> None: ...
-    def submit(self, session: Session, frame: bytes, sequence: int) -> bytes: ...
+    def submit(self, session: Session, frame: bytes, sequence: int) -> bytes | None: ...
+    def command(
+        self, session: Session, command_id: int, sequence: int, frame: bytes
+    ) -> bytes | None: ...
     def answered(self, session: Session, item: Outbound, status: int) -> None: ...
     def ready(self, session: Session) -> None: ...
 
@@ -71,10 +92,26 @@ class Carrier(Protocol):
 class Session(asyncio.Protocol):
     """The SMSC end of one TCP connection; created by the server for each ESME."""
 
-    def __init__(self, carrier: Carrier, *, window: int = 512, drop_after: int = 0) -> None:
+    def __init__(
+        self,
+        carrier: Carrier,
+        *,
+        window: int = 512,
+        drop_after: int = 0,
+        enquire_link: float = 0.0,
+        smsc_system_id: str = SMSC_SYSTEM_ID,
+        log_refusals: bool = True,
+    ) -> None:
         self.carrier = carrier
         self.window = window
         self.drop_after = drop_after
+        #: Seconds of silence after which we send enquire_link; as long again without
+        #: an answer and the peer is dropped. 0: we never ask.
+        self.enquire_link = enquire_link
+        self.smsc_system_id = smsc_system_id  #: what bind_resp names us
+        #: False when the carrier logs refused binds itself (the SMPP server does, once a
+        #: minute per system_id, so a password guesser cannot flood the log).
+        self.log_refusals = log_refusals
         self.state = State.OPEN
         self.system_id = ""
         self.peer = "?"
@@ -86,9 +123,18 @@ class Session(asyncio.Protocol):
         self._sequence = 0
         self._paused = False
         self._init_timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_read = 0.0
+        self._asked_at = -1.0
+        #: The bind being answered: (command_id, sequence, fields); None before and after.
+        self._binding: tuple[int, int, pdu.Bind] | None = None
         self._socket: socket.socket | None = None
 
     # -- what the carrier reads -------------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        return self.state in BOUND_STATES
 
     @property
     def can_receive(self) -> bool:
@@ -108,6 +154,9 @@ class Session(asyncio.Protocol):
             self._socket = self.transport.get_extra_info("socket")
         loop = asyncio.get_running_loop()
         self._init_timer = loop.call_later(SESSION_INIT_TIMEOUT, self._init_expired)
+        self._last_read = loop.time()
+        if self.enquire_link > 0:
+            self._idle_timer = loop.call_later(self.enquire_link, self._idle_check)
         self.carrier.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -119,6 +168,8 @@ class Session(asyncio.Protocol):
         self.state = State.CLOSED
         if self._init_timer is not None:
             self._init_timer.cancel()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self.carrier.closed(self)
 
     def pause_writing(self) -> None:
@@ -139,6 +190,8 @@ class Session(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._ack_now()
+        if self.enquire_link > 0:
+            self._last_read = asyncio.get_running_loop().time()
         stray_nuls = self._framer.stray_nuls
         frames, bad_sequence = self._framer.feed(data)
         if stray_nuls == 0 and self._framer.stray_nuls:  # once per session, then counted
@@ -182,7 +235,7 @@ class Session(asyncio.Protocol):
 
     # -- sending -------------------------------------------------------------------------
 
-    def deliver(self, items: list[Outbound]) -> None:
+    def deliver(self, items: Sequence[Outbound]) -> None:
         """Send deliver_sm PDUs (receipts, MO) in one write; they stay in flight until answered."""
         if self.transport is None or not items:
             return
@@ -198,6 +251,11 @@ class Session(asyncio.Protocol):
                 continue
             self.in_flight[self._sequence] = item
         self.transport.write(b"".join(chunks))
+
+    def send(self, data: bytes) -> None:
+        """Write answers the carrier produced later (a committed submit_sm)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def drop(self) -> None:
         """Close abruptly, no unbind: what a carrier outage looks like to the ESME."""
@@ -230,7 +288,9 @@ class Session(asyncio.Protocol):
         if self.state not in TRANSMIT_STATES:
             out.append(pdu.submit_sm_error(sequence, Status.ESME_RINVBNDSTS))
             return
-        out.append(self.carrier.submit(self, frame, sequence))
+        answer = self.carrier.submit(self, frame, sequence)
+        if answer is not None:
+            out.append(answer)
         self.submits += 1
         if self.drop_after and self.submits >= self.drop_after:
             log.info(
@@ -250,7 +310,9 @@ class Session(asyncio.Protocol):
 
     def _other(self, command_id: int, sequence: int, frame: bytes, out: list[bytes]) -> None:
         if command_id in BIND_STATES:
-            out.append(self._bind(command_id, sequence, frame))
+            answer = self._bind(command_id, sequence, frame)
+            if answer is not None:
+                out.append(answer)
         elif command_id == pdu.ENQUIRE_LINK:
             ok = self.state in BOUND_STATES
             out.append(pdu.response(command_id, sequence, 0 if ok else Status.ESME_RINVBNDSTS))
@@ -267,20 +329,37 @@ class Session(asyncio.Protocol):
         elif command_id & pdu.RESPONSE_BIT:
             pass  # enquire_link_resp, unbind_resp, or a stray response: nothing to answer
         else:
-            out.append(pdu.generic_nack(sequence, Status.ESME_RINVCMDID))
+            answer = self.carrier.command(self, command_id, sequence, frame)
+            if answer is not None:
+                out.append(answer)
 
-    def _bind(self, command_id: int, sequence: int, frame: bytes) -> bytes:
-        if self.state is not State.OPEN:
+    def _bind(self, command_id: int, sequence: int, frame: bytes) -> bytes | None:
+        if self.state is not State.OPEN or self._binding:
             return pdu.bind_resp(command_id, Status.ESME_RALYBND, sequence, "")
         try:
             bind = pdu.parse_bind(frame[pdu.HEADER_SIZE :])
         except pdu.BadPdu as exc:
             return pdu.bind_resp(command_id, exc.status, sequence, "")
+        self._binding = (command_id, sequence, bind)
         status = self.carrier.authenticate(self, bind)
+        if status is None:
+            return None  # the carrier calls finish_bind when it knows
+        return self._bind_answer(command_id, sequence, bind, status)
+
+    def finish_bind(self, status: Status) -> None:
+        """The answer to the bind whose ``authenticate`` returned None."""
+        if self.state is State.CLOSED or self.transport is None or not self._binding:
+            return
+        command_id, sequence, bind = self._binding
+        self._flush([self._bind_answer(command_id, sequence, bind, status)])
+
+    def _bind_answer(self, command_id: int, sequence: int, bind: pdu.Bind, status: Status) -> bytes:
+        self._binding = None
         kind = BIND_STATES[command_id].value.removeprefix("bound_")
         extra = {"system_id": bind.system_id, "peer": self.peer, "bind": kind}
         if status != Status.ESME_ROK:
-            log.info("bind refused: %s", status.name, extra={"action": "bind_refused", **extra})
+            if self.log_refusals:
+                log.info("bind refused: %s", status.name, extra={"action": "bind_refused", **extra})
             self.state = State.CLOSED
             return pdu.bind_resp(command_id, status, sequence, "")
         log.info("bound %s", kind, extra={"action": "bind", **extra})
@@ -289,7 +368,7 @@ class Session(asyncio.Protocol):
         if self._init_timer is not None:
             self._init_timer.cancel()
         self.carrier.bound(self)
-        return pdu.bind_resp(command_id, Status.ESME_ROK, sequence, SMSC_SYSTEM_ID)
+        return pdu.bind_resp(command_id, Status.ESME_ROK, sequence, self.smsc_system_id)
 
     def _ack_now(self) -> None:
         """Acknowledge what we read at once instead of after the kernel's delayed-ACK timer.
@@ -303,6 +382,27 @@ class Session(asyncio.Protocol):
                 self._socket.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
             except OSError:
                 self._socket = None
+
+    def _idle_check(self) -> None:
+        """Ask a silent peer whether it is there (enquire_link); drop one that never says."""
+        if self.state is State.CLOSED or self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        idle = loop.time() - self._last_read
+        if idle >= 2 * self.enquire_link:
+            log.info(
+                "peer silent; dropping it",
+                extra={"action": "idle_timeout", "system_id": self.system_id, "peer": self.peer},
+            )
+            self.drop()
+            return
+        asked = self._asked_at > self._last_read  # once per silence, not every check
+        if idle >= self.enquire_link and self.state in BOUND_STATES and not asked:
+            self._asked_at = loop.time()
+            self._sequence = self._sequence % MAX_SEQUENCE + 1
+            self.transport.write(pdu.enquire_link(self._sequence))
+        wait = self.enquire_link - idle if idle < self.enquire_link else self.enquire_link / 2
+        self._idle_timer = loop.call_later(max(wait, 0.05), self._idle_check)
 
     def _init_expired(self) -> None:
         if self.state is State.OPEN and self.transport is not None:
