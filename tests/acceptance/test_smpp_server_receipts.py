@@ -13,7 +13,15 @@ import httpx
 import pytest
 import smpplib.smpp
 
-from tests.support.esme import Esme, Raw, Smpp, new_customer, receipt_fields, smpp_gateway
+from tests.support.esme import (
+    OPERATOR_TOKEN,
+    Esme,
+    Raw,
+    Smpp,
+    new_customer,
+    receipt_fields,
+    smpp_gateway,
+)
 from tests.support.smsc import start_smsc
 from tests.support.stores import store_url
 
@@ -200,7 +208,8 @@ def test_the_operator_sees_binds_and_receipts_waiting_per_account(smpp: Smpp) ->
         assert time.monotonic() < deadline, row
         time.sleep(0.5)
     assert row["system_id"] == smpp.system_id
-    health = httpx.get(f"{smpp.gw.base_url}/v1/health", timeout=10).json()
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    health = httpx.get(f"{smpp.gw.base_url}/v1/health", headers=operator, timeout=10).json()
     live = next(
         a for a in health["smpp_server"]["accounts"] if a["client_id"] == smpp.account.client_id
     )

@@ -245,6 +245,10 @@ class Smpp:
         return Esme.bound(self.port, self.system_id, self.password, kind)
 
 
+#: The operator's health token of the SMPP test gateways (the SMPP figures are hers only).
+OPERATOR_TOKEN = "op-smpp-tests-5b1e9c0d7a3f"
+
+
 def smpp_gateway(
     store: str, tmp_path: Path, *, credits: int = 1000, env: dict[str, str] | None = None
 ) -> Iterator[Smpp]:
@@ -253,7 +257,12 @@ def smpp_gateway(
         store,
         tmp_path,
         port=free_port(),
-        env={"CENTAURO_SMPP_PORT": str(port), "CENTAURO_SANDBOX_DLR_DELAY": "0.1", **(env or {})},
+        env={
+            "CENTAURO_SMPP_PORT": str(port),
+            "CENTAURO_SANDBOX_DLR_DELAY": "0.1",
+            "CENTAURO_OPERATOR_TOKEN": OPERATOR_TOKEN,
+            **(env or {}),
+        },
     )
     try:
         account = gw.create_account(credits=credits)

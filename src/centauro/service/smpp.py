@@ -23,10 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from centauro.domain.errors import Conflict
+from centauro.domain.errors import Conflict, NotFound
 from centauro.domain.models import Account
 from centauro.domain.states import FINAL
-from centauro.service import accounts
 from centauro.service.submit import Plan, Receipt, Timing, commit
 from centauro.store import accounts as account_store
 from centauro.store import smpp as store
@@ -84,7 +83,11 @@ def set_password(
     conn: Connection, client_id: str, now: datetime, *, max_binds: int | None = None
 ) -> tuple[Account, str]:
     """A new random SMPP password for the account (the old one stops working)."""
-    account = accounts.get(conn, client_id)
+    # The store, not service.accounts: service.events imports this module, and
+    # service.accounts imports service.events through service.webhooks.
+    account = account_store.by_client_id(conn, client_id)
+    if account is None:
+        raise NotFound(f"no account with client_id {client_id}")
     system_id = system_id_of(account.client_id)
     taken = store.credential(conn, system_id)
     if taken is not None and taken.account_id != account.id:
