@@ -18,6 +18,7 @@ from centauro.api.v1 import problems
 from centauro.compat import codes, wire
 from centauro.config import Settings
 from centauro.runtime import Gateway
+from centauro.web.app import create_panel
 
 COMPAT_PATHS = ("/controllersms", "/http")
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> ASG
     app.add_api_route("/health", health, methods=["GET"], tags=["ops"], include_in_schema=False)
     problems.install(app)
     app.include_router(v1.router)
+    app.mount("/panel", create_panel(gateway))  # the web panel (its own headers and errors)
     return BodySizeLimit(CompatFront(app), max_bytes=settings.max_body_bytes, answer=_too_large)
 
 

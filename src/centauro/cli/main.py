@@ -9,6 +9,7 @@ import typer
 from centauro import __version__
 from centauro.cli import (
     accounts,
+    admins,
     client_cmds,
     connectors,
     db,
@@ -37,6 +38,7 @@ app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(admins.app, name="admins")
 app.command("serve")(serve)
 app.command("balance")(client_cmds.balance)
 app.command("send")(client_cmds.send)

@@ -44,6 +44,7 @@ def serve(
     configure_logging(s.log_level)
     if demo:
         _ensure_demo(ctx)
+        _ensure_operator(ctx, f"http://{host}:{port}")
     output.console.print(
         texts.SERVING.format(host=host, port=port, db=s.database_url), soft_wrap=True
     )
@@ -77,3 +78,26 @@ def _ensure_demo(ctx: typer.Context) -> None:
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")
     output.fields({"client_id": created.client_id, "client_secret": created.client_secret})
     logging.getLogger(__name__).debug("demo account ready")
+
+
+FIRST_OPERATOR_EMAIL = "admin@localhost"
+
+
+def _ensure_operator(ctx: typer.Context, base_url: str) -> None:
+    """First start of a demo: an operator and the link to set its password."""
+    from centauro.service import panel_auth
+
+    with store(ctx) as db:
+        try:
+            with db.begin() as conn:
+                if panel_auth.operators_exist(conn):
+                    return
+                made = panel_auth.create_user(
+                    conn, email=FIRST_OPERATOR_EMAIL, role=panel_auth.OPERATOR, now=now()
+                )
+        except CentauroError as exc:
+            output.fail(exc)
+    output.console.print(
+        texts.FIRST_OPERATOR.format(email=made.user.email, link=base_url + made.path),
+        soft_wrap=True,
+    )

@@ -56,6 +56,14 @@ DEMO_EXISTS = (
     "La cuenta de demostración ya existe (client_id {client_id}); su secreto se mostró al "
     "crearla. Para uno nuevo: centauro accounts rotate-secret {client_id}"
 )
+ADMIN_CREATED = "Operador {email} creado."
+ADMIN_LINK = (
+    "Abra este enlace para fijar la contraseña (sirve una sola vez y vence en 72 horas):\n{link}"
+)
+FIRST_OPERATOR = (
+    "Aún no hay operadores del panel. Se creó {email}; fije su contraseña aquí "
+    "(un solo uso, vence en 72 horas):\n{link}"
+)
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "

@@ -1,0 +1,76 @@
+"""The panel's ASGI app, mounted by ``api/app.py`` at ``/panel``.
+
+Every refusal is a page in Spanish: not signed in → the sign-in page; the other role's
+page → 403; a form without its CSRF token → 403; anything unexpected → a 500 page
+without a traceback (the log has it).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from centauro.runtime import Gateway
+from centauro.web import auth, texts
+from centauro.web.headers import SecurityHeaders
+from centauro.web.render import page, redirect
+from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
+
+log = logging.getLogger(__name__)
+
+
+async def home(request: Request) -> Response:
+    v = await require(request)
+    return page(request, "home.html", visitor=v)
+
+
+async def _not_signed_in(request: Request, _exc: Exception) -> Response:
+    return redirect("/panel/sign-in")
+
+
+async def _forbidden(request: Request, _exc: Exception) -> Response:
+    return page(request, "error.html", status=403, message=texts.FORBIDDEN)
+
+
+async def _bad_csrf(request: Request, _exc: Exception) -> Response:
+    return page(request, "error.html", status=403, message=texts.BAD_CSRF)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    message = texts.NOT_FOUND if status == 404 else texts.BAD_CSRF if status == 400 else None
+    return page(request, "error.html", status=status, message=message or texts.SERVER_ERROR)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("panel_error", exc_info=exc, extra={"action": "panel_error"})
+    return page(request, "error.html", status=500, message=texts.SERVER_ERROR)
+
+
+def create_panel(gateway: Gateway) -> ASGIApp:
+    """The panel for ``gateway``: pages, static files, and the security headers."""
+    static = StaticFiles(directory=Path(__file__).parent / "static")
+    app = Starlette(
+        routes=[
+            Route("/", home, methods=["GET"]),
+            *auth.routes,
+            Mount("/static", static, name="static"),
+        ],
+        exception_handlers={
+            NotSignedIn: _not_signed_in,
+            Forbidden: _forbidden,
+            BadCsrf: _bad_csrf,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.gateway = gateway
+    return SecurityHeaders(app)
