@@ -65,6 +65,9 @@ class Settings:
     webhook_poll_seconds: float = 0.5
     #: Days a finished (delivered or failed) webhook delivery stays in the log.
     webhook_retention_days: float = 7.0
+    #: IANA zone of the operator's panel pages (the dashboard's "today", message searches
+    #: across accounts); a customer's pages use their account's own zone.
+    panel_timezone: str = "America/Caracas"
     log_level: str = "INFO"
 
     @classmethod

@@ -22,6 +22,13 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def shown(html: str, element_id: str) -> str:
+    """The text of the element with this id (values shown once: secrets, links)."""
+    match = re.search(rf'id="{element_id}">([^<]+)<', html)
+    assert match, f"no #{element_id} in the page:\n{html[:2000]}"
+    return match.group(1)
+
+
 class Panel:
     """A visitor with their own cookie jar (and, optionally, their own source address)."""
 

@@ -19,6 +19,7 @@ from centauro.store.tables import (
     panel_tokens,
     panel_users,
 )
+from centauro.store.tables import message_parts as message_parts_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +276,19 @@ def credits_sold(conn: Connection, since: datetime, until: datetime) -> int:
 
 def credits_left(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(accounts.c.balance), 0))).scalar_one())
+
+
+def message_parts(conn: Connection, message_id: int) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        select(
+            message_parts_table.c.part,
+            message_parts_table.c.connector,
+            message_parts_table.c.carrier_id,
+            message_parts_table.c.state,
+            message_parts_table.c.error,
+            message_parts_table.c.done_at,
+        )
+        .where(message_parts_table.c.message_id == message_id)
+        .order_by(message_parts_table.c.part)
+    )
+    return [tuple(r) for r in rows]

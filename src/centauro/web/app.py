@@ -18,8 +18,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
-from centauro.web import auth, texts
+from centauro.web import auth, customer, messages, operator, texts
 from centauro.web.headers import SecurityHeaders
 from centauro.web.render import page, redirect
 from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 async def home(request: Request) -> Response:
     v = await require(request)
-    return page(request, "home.html", visitor=v)
+    if v.user.is_operator:
+        return await operator.dashboard(request, v)
+    return await customer.overview(request, v)
 
 
 async def _not_signed_in(request: Request, _exc: Exception) -> Response:
@@ -50,6 +53,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", status=status, message=message or texts.SERVER_ERROR)
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal of the service that no page caught: a Spanish page, never a 500."""
+    assert isinstance(exc, CentauroError)
+    status = 404 if isinstance(exc, NotFound) else 422
+    message = texts.NOT_FOUND if status == 404 else texts.error_text(exc)
+    return page(request, "error.html", status=status, message=message)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("panel_error", exc_info=exc, extra={"action": "panel_error"})
     return page(request, "error.html", status=500, message=texts.SERVER_ERROR)
@@ -62,12 +73,16 @@ def create_panel(gateway: Gateway) -> ASGIApp:
         routes=[
             Route("/", home, methods=["GET"]),
             *auth.routes,
+            *operator.routes,
+            *messages.routes,
+            *customer.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={
             NotSignedIn: _not_signed_in,
             Forbidden: _forbidden,
             BadCsrf: _bad_csrf,
+            CentauroError: _refused,
             HTTPException: _http_error,
             Exception: _server_error,
         },

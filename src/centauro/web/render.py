@@ -23,13 +23,13 @@ _env.filters["local"] = fmt.local
 _env.globals["percent"] = fmt.percent
 
 
-def page(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``name`` with the visitor (if any) and the request's CSRF token."""
+def page(request: Request, template: str, /, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` with the visitor (if any) and the request's CSRF token."""
     context.setdefault("visitor", None)
     context.setdefault("csrf", context["visitor"].csrf if context["visitor"] else "")
     context.setdefault("error", None)
     context.setdefault("notice", None)
-    html = _env.get_template(name).render(request=request, **context)
+    html = _env.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status)
 
 

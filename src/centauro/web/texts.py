@@ -38,7 +38,7 @@ EMAIL_TAKEN = "Ya existe un usuario con ese correo."
 _ERRORS: list[tuple[type[CentauroError], str]] = [
     (InsufficientCredits, "No tiene créditos suficientes para este envío. Recargue su saldo."),
     (InvalidNumber, "El número no es un celular válido de Venezuela o Colombia."),
-    (NoValidRecipient, "Ningún número es un celular válido de Venezuela o Colombia."),
+    (NoValidRecipient, "El número no es un celular válido de Venezuela o Colombia."),
     (TextTooLong, "El mensaje es demasiado largo (pasa del máximo de segmentos)."),
     (InvalidText, "El texto está vacío o tiene caracteres de control no permitidos."),
     (NotFound, "No se encontró lo que buscaba."),
