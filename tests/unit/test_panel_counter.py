@@ -84,3 +84,16 @@ def test_numbers_use_venezuelan_and_colombian_separators() -> None:
     assert fmt.number(0) == "0"
     assert fmt.percent(1, 3) == "33,3 %"
     assert fmt.percent(0, 0) == "—"
+
+
+def test_the_chart_axis_labels_are_whole_numbers_that_match_the_bars() -> None:
+    from datetime import date
+
+    from centauro.service.reports import Counts
+    from centauro.web.chart import _ceiling, days_chart
+
+    assert [_ceiling(n) for n in (1, 2, 3, 5, 11, 399, 401)] == [2, 2, 4, 10, 20, 400, 1000]
+    svg = str(days_chart([(date(2030, 1, d), Counts(accepted=3, delivered=3)) for d in (1, 2)]))
+    labels = [int(t) for t in re.findall(r'end" fill="#486581">(\d+)<', svg)]
+    assert labels == [0, 2, 4]
+    assert svg.count("<rect") == 2

@@ -16,10 +16,11 @@ COLOURS = {"delivered": "#2f855a", "failed": "#c53030", "other": "#7b8794"}
 
 
 def _ceiling(value: int) -> int:
-    """A round axis maximum at or above ``value`` (1, 2, 5 × 10^n)."""
+    """A round axis maximum at or above ``value`` whose half is a whole number too
+    (2, 4, 10 × 10^n), so the three labels match the bars."""
     step = 1
     while True:
-        for m in (1, 2, 5):
+        for m in (2, 4, 10):
             if m * step >= value:
                 return m * step
         step *= 10
@@ -66,9 +67,11 @@ def days_chart(days: Sequence[tuple[date, Counts]]) -> Markup:
                 )
         parts.append("</g>")
         if i % 5 == 0 or i == len(days) - 1:
+            last = i == len(days) - 1
             parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 8}" font-size="11" '
-                f'text-anchor="middle" fill="#486581">{day:%d/%m}</text>'
+                f'<text x="{x + bar if last else x + bar / 2:.1f}" y="{HEIGHT - 8}" '
+                f'font-size="11" text-anchor="{"end" if last else "middle"}" '
+                f'fill="#486581">{day:%d/%m}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from numbers and escaped labels
