@@ -285,3 +285,40 @@ def test_a_signed_out_visitor_gets_no_operator_page(gw: Gateway) -> None:
     for path in ("/panel/accounts", "/panel/messages", "/panel/messages.csv"):
         answer = httpx.get(gw.url + path)
         assert answer.status_code == 303
+
+
+def test_odd_input_anywhere_is_answered_in_a_page_never_a_500(gw: Gateway, op: Panel) -> None:
+    nul = "a\x00b"
+    account = gw.account(10)
+    page = f"/panel/accounts/{account.client_id}"
+    answers = [
+        op.get("/panel/accounts/a%00b"),
+        op.get("/panel/messages", params={"numero": nul, "cuenta": nul, "estado": nul}),
+        op.get("/panel/messages", params={"desde": nul, "hasta": "2026-01-01\x00"}),
+        op.get("/panel/messages.csv", params={"cuenta": nul}),
+        op.get("/panel/messages/1%00"),
+        op.get("/panel/set-password/x%00y"),
+        op.post_form(
+            "/panel/accounts/new", {"name": nul, "credits": "1"}, action="/panel/accounts"
+        ),
+        op.post_form(page, {"amount": "1\x00", "note": nul}, action=page + "/topup"),
+        op.post_form(page, {"email": "x\x00@y.com"}, action=page + "/users"),
+        op.post_form(page, {"quiet_hours": nul, "timezone": nul}, action=page + "/limits"),
+        op.http.get("/panel/sign-out"),
+        op.http.post(
+            page + "/topup",
+            content=b"\xff\xfe\x00=\x00",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+    ]
+    anonymous = Panel(gw.url)
+    try:
+        answers.append(anonymous.sign_in(nul + "@example.com", nul))
+        answers.append(anonymous.post_form("/panel/sign-in", {"email": "x" * 5000}))
+    finally:
+        anonymous.close()
+    for answer in answers:
+        assert answer.status_code < 500, (answer.request.url, answer.text[:500])
+        if answer.status_code != 303:
+            assert '<html lang="es">' in answer.text, answer.request.url
+    assert "a\x00b" not in op.get("/panel/accounts").text

@@ -49,7 +49,7 @@ async def _bad_csrf(request: Request, _exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = texts.NOT_FOUND if status == 404 else texts.BAD_CSRF if status == 400 else None
+    message = {404: texts.NOT_FOUND, 405: texts.NOT_FOUND, 400: texts.BAD_CSRF}.get(status)
     return page(request, "error.html", status=status, message=message or texts.SERVER_ERROR)
 
 

@@ -18,6 +18,7 @@ from centauro.web.session import (
     form,
     gateway,
     now,
+    path_text,
     require,
     set_anonymous_cookie,
     set_session_cookie,
@@ -87,7 +88,7 @@ async def sign_out(request: Request) -> Response:
 
 
 async def set_password_page(request: Request) -> Response:
-    token = request.path_params["token"]
+    token = path_text(request, "token")
     at = now()
     live = await gateway(request).read(lambda c: panel_auth.link_is_live(c, token, at))
     if not live:
@@ -98,7 +99,7 @@ async def set_password_page(request: Request) -> Response:
 
 
 async def set_password(request: Request) -> Response:
-    token = request.path_params["token"]
+    token = path_text(request, "token")
     seed, _ = anonymous_seed(request)
     data = await form(request, seed)
     password = str(data.get("password") or "")

@@ -16,7 +16,7 @@ class FormError(ValueError):
 
 def text(data: FormData | QueryParams, name: str, *, limit: int = 200) -> str:
     value = data.get(name)
-    value = value if isinstance(value, str) else ""
+    value = value.replace("\x00", "") if isinstance(value, str) else ""
     return value.strip()[: min(limit, MAX_FIELD)]
 
 

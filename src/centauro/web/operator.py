@@ -14,7 +14,7 @@ from centauro.web import format as fmt
 from centauro.web import forms, texts
 from centauro.web.chart import days_chart
 from centauro.web.render import page, redirect
-from centauro.web.session import Visitor, form, gateway, now, require
+from centauro.web.session import Visitor, form, gateway, now, path_text, require
 
 MAX_TOPUP = 10**9
 ZONES = ("America/Caracas", "America/Bogota")
@@ -89,14 +89,14 @@ async def _account_page(
 
 async def account_page(request: Request) -> Response:
     v = await require(request, operator=True)
-    return await _account_page(request, v, request.path_params["client_id"])
+    return await _account_page(request, v, path_text(request, "client_id"))
 
 
 async def account_action(request: Request) -> Response:
     """One POST per form of the account page; refusals come back on the same page."""
     v = await require(request, operator=True)
     data = await form(request, "s:" + v.token)
-    client_id, action = request.path_params["client_id"], request.path_params["action"]
+    client_id, action = path_text(request, "client_id"), path_text(request, "action")
     handler = _ACTIONS.get(action)
     if handler is None:
         return page(request, "error.html", status=404, message=texts.NOT_FOUND)

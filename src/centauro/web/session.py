@@ -92,13 +92,24 @@ async def require(request: Request, *, operator: bool | None = None) -> Visitor:
 
 
 async def form(request: Request, seed: str) -> FormData:
-    """The posted form, after checking its CSRF token against ``seed``."""
+    """The posted form, after checking its CSRF token against ``seed``.
+
+    NUL characters are dropped from every value: no field means anything with one, and
+    PostgreSQL refuses them in text (an error, not an answer, if they reached a query).
+    """
     data = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     key = await signing_key(request)
     given = str(data.get("csrf") or "")
     if not seed or not secrets.compare_digest(given, panel_auth.csrf_token(key, seed)):
         raise BadCsrf
-    return data
+    return FormData(
+        [(k, v.replace("\x00", "")) for k, v in data.multi_items() if isinstance(v, str)]
+    )
+
+
+def path_text(request: Request, name: str) -> str:
+    """A path parameter without NUL characters (see :func:`form`)."""
+    return str(request.path_params[name]).replace("\x00", "")
 
 
 def anonymous_seed(request: Request) -> tuple[str, bool]:
