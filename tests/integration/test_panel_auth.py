@@ -98,3 +98,16 @@ def test_cookie_signatures_refuse_any_change() -> None:
     assert panel_auth.unsign(b"x" * 32, signed) is None
     assert panel_auth.unsign(key, signed[:-1] + ("0" if signed[-1] != "0" else "1")) is None
     assert panel_auth.unsign(key, "token") is None
+
+
+def test_the_first_operator_gets_a_fresh_link_until_one_can_sign_in(db: Database) -> None:
+    with db.begin() as conn:
+        first = panel_auth.first_operator(conn, email="admin@localhost", now=T0)
+        again = panel_auth.first_operator(conn, email="admin@localhost", now=T0)
+    assert first is not None
+    assert again is not None
+    assert again.user.id == first.user.id
+    assert again.path != first.path
+    with db.begin() as conn:
+        panel_auth.set_password_with_link(conn, _token(again.path), HASH, T0)
+        assert panel_auth.first_operator(conn, email="admin@localhost", now=T0) is None

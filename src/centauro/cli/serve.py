@@ -84,19 +84,17 @@ FIRST_OPERATOR_EMAIL = "admin@localhost"
 
 
 def _ensure_operator(ctx: typer.Context, base_url: str) -> None:
-    """First start of a demo: an operator and the link to set its password."""
+    """Until an operator can sign in, each demo start prints a link to set a password."""
     from centauro.service import panel_auth
 
     with store(ctx) as db:
         try:
             with db.begin() as conn:
-                if panel_auth.operators_exist(conn):
-                    return
-                made = panel_auth.create_user(
-                    conn, email=FIRST_OPERATOR_EMAIL, role=panel_auth.OPERATOR, now=now()
-                )
+                made = panel_auth.first_operator(conn, email=FIRST_OPERATOR_EMAIL, now=now())
         except CentauroError as exc:
             output.fail(exc)
+    if made is None:
+        return
     output.console.print(
         texts.FIRST_OPERATOR.format(email=made.user.email, link=base_url + made.path),
         soft_wrap=True,

@@ -61,7 +61,7 @@ ADMIN_LINK = (
     "Abra este enlace para fijar la contraseña (sirve una sola vez y vence en 72 horas):\n{link}"
 )
 FIRST_OPERATOR = (
-    "Aún no hay operadores del panel. Se creó {email}; fije su contraseña aquí "
+    "Aún no hay operadores con contraseña en el panel. Para {email}, fíjela aquí "
     "(un solo uso, vence en 72 horas):\n{link}"
 )
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"

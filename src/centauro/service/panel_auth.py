@@ -129,6 +129,19 @@ def operators_exist(conn: Connection) -> bool:
     return store.operator_count(conn) > 0
 
 
+def first_operator(conn: Connection, *, email: str, now: datetime) -> Invitation | None:
+    """A set-password link for a first operator while no operator has a password yet
+    (a start whose link was missed gets a fresh one); None once somebody can sign in."""
+    if store.operator_count(conn, with_password=True) > 0:
+        return None
+    row = store.user_by_email(conn, normalise_email(email))
+    if row is None:
+        return create_user(conn, email=email, role=OPERATOR, now=now)
+    if row.role != OPERATOR:
+        return None
+    return Invitation(_public(row), new_link(conn, row.id, now=now))
+
+
 def users_of_account(conn: Connection, account_id: int) -> list[PanelUser]:
     return [_public(r) for r in store.users_of_account(conn, account_id)]
 

@@ -80,8 +80,10 @@ def users_of_account(conn: Connection, account_id: int) -> list[UserRow]:
     return [_user(r) for r in rows]
 
 
-def operator_count(conn: Connection) -> int:
+def operator_count(conn: Connection, *, with_password: bool = False) -> int:
     q = select(func.count()).where(panel_users.c.role == "operator")
+    if with_password:
+        q = q.where(panel_users.c.password_hash.is_not(None))
     return int(conn.execute(q.select_from(panel_users)).scalar_one())
 
 
