@@ -111,3 +111,11 @@ def test_the_first_operator_gets_a_fresh_link_until_one_can_sign_in(db: Database
     with db.begin() as conn:
         panel_auth.set_password_with_link(conn, _token(again.path), HASH, T0)
         assert panel_auth.first_operator(conn, email="admin@localhost", now=T0) is None
+
+
+def test_the_signing_key_is_made_once_and_kept(db: Database) -> None:
+    with db.begin() as conn:
+        first = panel_auth.signing_key(conn)
+    with db.begin() as conn:
+        assert panel_auth.signing_key(conn) == first
+    assert len(first) == 64

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centauro.store.tables import (
     accounts,
@@ -198,15 +200,21 @@ def throttle_get(conn: Connection, key: str) -> ThrottleRow | None:
     return ThrottleRow(row.failures, row.window_start, row.locked_until) if row else None
 
 
+def _insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
 def throttle_put(conn: Connection, key: str, row: ThrottleRow) -> None:
+    """Insert or replace in one statement: two failures at once for a new key must not
+    collide on the primary key."""
     values = {
         "failures": row.failures,
         "window_start": row.window_start,
         "locked_until": row.locked_until,
     }
-    done = conn.execute(update(panel_throttle).where(panel_throttle.c.key == key).values(values))
-    if done.rowcount == 0:
-        conn.execute(insert(panel_throttle).values(key=key, **values))
+    statement = _insert(conn, panel_throttle).values(key=key, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_=values))
 
 
 def throttle_clear(conn: Connection, key: str) -> None:
@@ -223,12 +231,13 @@ def setting(conn: Connection, name: str) -> str | None:
 
 
 def put_setting_once(conn: Connection, name: str, value: str) -> str:
-    """Store ``value`` unless a value is there already; the stored one either way."""
-    existing = setting(conn, name)
-    if existing is not None:
-        return existing
-    conn.execute(insert(panel_settings).values(name=name, value=value))
-    return value
+    """Store ``value`` unless a value is there already (another process may have just
+    stored one); the stored one either way."""
+    statement = _insert(conn, panel_settings).values(name=name, value=value)
+    conn.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
+    stored = setting(conn, name)
+    assert stored is not None
+    return stored
 
 
 # -- dashboard ---------------------------------------------------------------------------
