@@ -47,25 +47,25 @@ async def _search(request: Request, v: Visitor) -> Search:
     """The filters of the query string; :class:`forms.FormError` for a bad one."""
     q = request.query_params
     gw = gateway(request)
-    own: Account | None = None
+    scope: Account | None = None  # the customer's own account, or the one asked for
     if v.user.account_id is not None:
         account_id = v.user.account_id
-        own = await gw.read(lambda c: reports.account_by_id(c, account_id))
+        scope = await gw.read(lambda c: reports.account_by_id(c, account_id))
     else:
         client_id = forms.text(q, "cuenta", limit=64)
         if client_id:
             try:
-                own = await gw.read(lambda c: accounts.get(c, client_id))
+                scope = await gw.read(lambda c: accounts.get(c, client_id))
             except NotFound:
                 raise forms.FormError("No hay ninguna cuenta con ese client_id.") from None
-    zone_name = own.timezone if own else gw.settings.panel_timezone
+    zone_name = scope.timezone if scope else gw.settings.panel_timezone
     status = forms.text(q, "estado", limit=16) or None
     if status is not None and status not in STATES:
         raise forms.FormError("Elija un estado de la lista.")
     since, until = forms.day_range(q, fmt.zone(zone_name))
     return Search(
-        account_id=own.id if own else None,
-        recipient=_number(q, own.country if own else "VE"),
+        account_id=scope.id if scope else None,
+        recipient=_number(q, scope.country if scope else "VE"),
         status=status,
         since=since,
         until=until,
