@@ -80,10 +80,10 @@ def test_send_one_sms_goes_through_the_sandbox_and_is_charged(
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         shown = customer.panel.get(detail).text
-        if 'id="status">delivered<' in shown:
+        if 'data-state="delivered">entregado<' in shown:
             break
         time.sleep(0.2)
-    assert 'id="status">delivered<' in shown
+    assert 'data-state="delivered">entregado<' in shown
     assert "+584145551212" in shown
     assert "ucs2 · 2 segmento(s)" in shown
     assert 'id="balance">18<' in customer.panel.get("/panel/").text

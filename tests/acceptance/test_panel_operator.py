@@ -270,11 +270,11 @@ def test_message_detail_shows_carrier_id_and_receipt(gw: Gateway, op: Panel) -> 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         view = op.get(f"/panel/messages/{mid}")
-        if 'id="status">delivered<' in view.text:
+        if 'data-state="delivered">entregado<' in view.text:
             break
         time.sleep(0.2)
     assert view.status_code == 200
-    assert 'id="status">delivered<' in view.text
+    assert 'data-state="delivered">entregado<' in view.text
     assert "2 segmento(s)" in view.text
     assert "sandbox" in view.text
     assert op.get("/panel/messages/999999999").status_code == 404

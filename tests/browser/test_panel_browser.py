@@ -111,10 +111,11 @@ def test_a_customer_sends_one_sms_with_the_live_counter(page: Any, gw: Gateway) 
     page.click("button:has-text('Enviar')")
     assert re.search(r"/panel/messages/\d+$", page.url)
     deadline = time.monotonic() + 20
-    while page.locator("#status").inner_text() != "delivered" and time.monotonic() < deadline:
+    while page.locator("#status").inner_text() != "entregado" and time.monotonic() < deadline:
         time.sleep(0.3)
         page.reload()
-    assert page.locator("#status").inner_text() == "delivered"
+    assert page.locator("#status").inner_text() == "entregado"
+    assert page.locator("#status").get_attribute("data-state") == "delivered"
     page.click("text=Saldo")
     assert page.locator("#balance").inner_text() == "29"
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from centauro.web import format as fmt
+from centauro.web import texts
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -21,6 +22,7 @@ _env = Environment(
 _env.filters["number"] = fmt.number
 _env.filters["local"] = fmt.local
 _env.globals["percent"] = fmt.percent
+_env.filters["state"] = lambda value: texts.STATES.get(str(value), str(value))
 
 
 def page(request: Request, template: str, /, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -53,3 +53,17 @@ def error_text(exc: CentauroError) -> str:
         if isinstance(exc, kind):
             return text
     return "Revise los datos del formulario: hay un valor no válido."
+
+
+#: Message states as the panel names them (the store and the APIs keep the English values).
+STATES = {
+    "scheduled": "programado",
+    "queued": "en cola",
+    "sent": "enviado",
+    "delivered": "entregado",
+    "undelivered": "no entregado",
+    "expired": "vencido",
+    "rejected": "rechazado",
+    "failed": "fallido",
+    "cancelled": "cancelado",
+}
