@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    set up (venv, install, migrate), create a demo account on first run, serve on 127.0.0.1:8000
-#   make test   set up, lint, and run the whole test suite (what .ci/run calls)
+#   make test   set up, lint, install the test peers (Debian: chromium, nodejs, kannel,
+#               faketime), and run the whole test suite (what .ci/run calls)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean test-peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +29,10 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test-peers:
+	bash scripts/test-system-packages.sh
+
+test: lint test-peers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 format: $(VENV)/.installed

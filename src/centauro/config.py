@@ -119,6 +119,9 @@ class Settings:
     #: Bearer token that shows every health figure (``/health``, ``/v1/health``) to the
     #: operator's monitoring; unset: only accounts see details, and fewer of them.
     operator_token: str = field(default="", repr=False)
+    #: IANA zone of the operator's panel pages (the dashboard's "today", message searches
+    #: across accounts); a customer's pages use their account's own zone.
+    panel_timezone: str = "America/Caracas"
     log_level: str = "INFO"
     #: ``auto`` (readable lines on a terminal, JSON lines otherwise), ``json`` or ``console``.
     log_format: str = "auto"

@@ -18,6 +18,7 @@ from centauro.api.v1 import problems
 from centauro.config import Settings
 from centauro.runtime import Gateway
 from centauro.service.sealing import Sealer
+from centauro.web.app import create_panel
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(
     )
     problems.install(app)
     app.include_router(v1.router)
+    app.mount("/panel", create_panel(gateway))  # the web panel (its own headers and errors)
     return BodySizeLimit(
         CompatFront(app), max_bytes=settings.max_body_bytes, answer=answers.error_body
     )

@@ -25,7 +25,18 @@ if TYPE_CHECKING:
 
 #: Commands that run the gateway or open its store: they need the ``server`` extra.
 SERVER_COMMANDS = frozenset(
-    {"serve", "db", "accounts", "connectors", "routes", "messages", "inbound", "smsc-sim"}
+    {
+        "serve",
+        "db",
+        "accounts",
+        "admins",
+        "connectors",
+        "routes",
+        "messages",
+        "inbound",
+        "smpp-clients",
+        "smsc-sim",
+    }
 )
 #: What the ``server`` extra brings (import names), checked without importing them.
 SERVER_MODULES = (

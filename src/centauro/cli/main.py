@@ -10,6 +10,7 @@ import typer
 from centauro import __version__
 from centauro.cli import (
     accounts,
+    admins,
     client_cmds,
     connectors,
     db,
@@ -41,6 +42,7 @@ app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(smpp.clients_app, name="smpp-clients")
+app.add_typer(admins.app, name="admins")
 app.command("serve")(serve)
 app.command("balance")(client_cmds.balance)
 app.command("send")(client_cmds.send)

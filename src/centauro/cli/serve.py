@@ -70,6 +70,7 @@ def serve(
     configure_logging(s.log_level, s.log_format)
     if demo:
         _ensure_demo(ctx)
+        _ensure_operator(ctx, f"http://{host}:{port}")
     output.console.print(
         texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
@@ -123,3 +124,20 @@ def _ensure_demo(ctx: typer.Context) -> None:
     output.console.print(f"[green]{texts.DEMO_CREATED}[/green]")
     output.fields({"client_id": created.client_id, "client_secret": created.client_secret})
     logging.getLogger(__name__).debug("demo account ready")
+
+
+FIRST_OPERATOR_EMAIL = "admin@localhost"
+
+
+def _ensure_operator(ctx: typer.Context, base_url: str) -> None:
+    """Until an operator can sign in, each demo start prints a link to set a password."""
+    from centauro.service import panel_auth
+
+    with transaction(ctx) as conn:
+        made = panel_auth.first_operator(conn, email=FIRST_OPERATOR_EMAIL, now=now())
+    if made is None:
+        return
+    output.console.print(
+        texts.FIRST_OPERATOR.format(email=made.user.email, link=base_url + made.path),
+        soft_wrap=True,
+    )

@@ -70,6 +70,14 @@ NEEDS_SERVER = (
 )
 BAD_DATABASE_URL = "URL de base de datos no válida ({url}): {error}"
 BAD_LOG_FORMAT = "Formato de registro desconocido: {value!r} (auto, json o console)."
+ADMIN_CREATED = "Operador {email} creado."
+ADMIN_LINK = (
+    "Abra este enlace para fijar la contraseña (sirve una sola vez y vence en 72 horas):\n{link}"
+)
+FIRST_OPERATOR = (
+    "Aún no hay operadores con contraseña en el panel. Para {email}, fíjela aquí "
+    "(un solo uso, vence en 72 horas):\n{link}"
+)
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "

@@ -107,6 +107,8 @@ ledger = Table(
     Column("note", String(200), nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "id"),
+    #: The panel's "credits sold today": top-ups in a time range.
+    Index(None, "kind", "created_at"),
     sqlite_autoincrement=True,
 )
 
@@ -162,6 +164,9 @@ messages = Table(
     Index(None, "connector", "carrier_id"),
     Index(None, "connector", "carrier_key"),
     Index(None, "recipient", "id"),
+    #: The panel's day counts and date searches: a range of this index, status included
+    #: so counting by status never reads the table.
+    Index(None, "created_at", "status"),
     Index(
         "ix_messages_scheduled",
         "due_at",
@@ -442,4 +447,66 @@ smpp_server_status = Table(
     Column("worker_id", String(64), primary_key=True),
     Column("snapshot", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: People who sign in to the web panel: operators (``account_id`` NULL) and customer
+#: users (one account each). ``password_hash`` is argon2id; NULL until they set one.
+panel_users = Table(
+    "panel_users",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    #: "operator" or "customer"
+    Column("role", String(16), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "account_id"),
+    sqlite_autoincrement=True,
+)
+
+#: Signed-in panel sessions; the cookie carries the token, the table only its SHA-256,
+#: so sign-out and a password change revoke a session whatever the cookie says.
+panel_sessions = Table(
+    "panel_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("panel_users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(None, "user_id"),
+)
+
+#: One-time set-password links (invitations, first operator, resets): SHA-256 only.
+panel_tokens = Table(
+    "panel_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("panel_users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+)
+
+#: Failed sign-ins per user ("user:<email>") and per address ("ip:<addr>"): ten in a
+#: window lock the key out; shared by every server process through the store.
+panel_throttle = Table(
+    "panel_throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime, nullable=True),
+)
+
+#: Small server-wide values: the key that signs the panel's cookies lives here, so
+#: every process (and every restart) signs alike without a setting to manage.
+panel_settings = Table(
+    "panel_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

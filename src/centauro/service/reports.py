@@ -1,0 +1,133 @@
+"""What the panel's dashboard and message pages read: today's counts, the last days,
+credits, and one message's parts. Every count is a range of an index
+(``ix_messages_created_at_status``, ``ix_ledger_kind_created_at``), never a full scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from centauro.domain.errors import NotFound
+from centauro.domain.models import Account, LedgerEntry
+from centauro.domain.states import MessageState
+from centauro.service import accounts, panel_auth
+from centauro.store import accounts as account_store
+from centauro.store import panel as store
+
+#: What the dashboard calls failed: every final state that did not reach the handset,
+#: except a cancellation (the sender's own choice).
+FAILED = frozenset(
+    {
+        MessageState.FAILED,
+        MessageState.UNDELIVERED,
+        MessageState.EXPIRED,
+        MessageState.REJECTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    accepted: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    @property
+    def delivery_rate(self) -> float | None:
+        """Delivered over the messages that have an outcome (None: none has one yet)."""
+        done = self.delivered + self.failed
+        return self.delivered / done if done else None
+
+
+def _counts(by_status: dict[str, int]) -> Counts:
+    return Counts(
+        accepted=sum(n for s, n in by_status.items() if s != MessageState.CANCELLED),
+        delivered=by_status.get(MessageState.DELIVERED, 0),
+        failed=sum(by_status.get(s, 0) for s in FAILED),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Today:
+    day: date
+    counts: Counts
+    credits_sold: int
+    credits_left: int
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def today(conn: Connection, *, now: datetime, zone: ZoneInfo) -> Today:
+    """Messages and top-ups since local midnight, and the credits all accounts hold."""
+    day = now.astimezone(zone).date()
+    start, end = _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
+    return Today(
+        day=day,
+        counts=_counts(store.status_counts(conn, start, end)),
+        credits_sold=store.credits_sold(conn, start, end),
+        credits_left=store.credits_left(conn),
+    )
+
+
+def last_days(
+    conn: Connection, *, now: datetime, zone: ZoneInfo, days: int = 30
+) -> list[tuple[date, Counts]]:
+    """One entry per local day, oldest first, today included (empty days as zeros)."""
+    last = now.astimezone(zone).date()
+    first = last - timedelta(days=days - 1)
+    start, end = _day_start(first, zone), _day_start(last + timedelta(days=1), zone)
+    offset = now.astimezone(zone).utcoffset() or timedelta(0)
+    per_day: dict[str, dict[str, int]] = {}
+    for day, status, n in store.daily_counts(conn, start, end, int(offset.total_seconds() // 60)):
+        per_day.setdefault(day, {})[status] = n
+    return [
+        (d, _counts(per_day.get(d.isoformat(), {})))
+        for d in (first + timedelta(days=i) for i in range(days))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    part: int
+    connector: str
+    carrier_id: str
+    state: str | None
+    error: str | None
+    done_at: datetime | None
+
+
+def message_parts(conn: Connection, message_id: int) -> list[Part]:
+    """The carrier's ids and receipts of a concatenated message's parts."""
+    return [Part(*row) for row in store.message_parts(conn, message_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """Everything the operator's page of one account shows."""
+
+    account: Account
+    ledger: list[LedgerEntry]
+    users: list[panel_auth.PanelUser]
+
+
+def account_view(conn: Connection, client_id: str, *, ledger_rows: int = 50) -> AccountView:
+    account = accounts.get(conn, client_id)
+    return AccountView(
+        account,
+        accounts.ledger(conn, client_id, limit=ledger_rows),
+        panel_auth.users_of_account(conn, account.id),
+    )
+
+
+def account_by_id(conn: Connection, account_id: int) -> Account:
+    """An account by its row id (the panel's customer users know theirs by id)."""
+    account = account_store.by_id(conn, account_id)
+    if account is None:
+        raise NotFound(f"no account {account_id}")
+    return account

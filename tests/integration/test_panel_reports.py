@@ -1,0 +1,104 @@
+"""The dashboard's counts: local days cut in the account zone, and every query a range
+of an index (EXPLAIN on both stores), never a scan of the messages table."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, text
+
+from centauro.domain.models import Account
+from centauro.service import accounts, reports, submit
+from centauro.store.engine import Database
+from centauro.web.format import zone
+
+T0 = datetime(2030, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in Caracas (UTC-4)
+CARACAS = zone("America/Caracas")
+
+
+def _account(db: Database) -> Account:
+    with db.begin() as conn:
+        return accounts.create(conn, name="t", credits=1000, now=T0 - timedelta(days=40)).account
+
+
+def _send(db: Database, account: Account, at: datetime, number: str = "04141234567") -> None:
+    planned = submit.plan(
+        [submit.Recipient(number)], "hola", country="VE", max_segments=10, max_recipients=10
+    )
+    with db.begin() as conn:
+        fresh = accounts.get(conn, account.client_id)
+        submit.commit(conn, account=fresh, planned=planned, source="cli", now=at)
+
+
+def test_days_are_cut_at_local_midnight(db: Database) -> None:
+    account = _account(db)
+    local_midnight_utc = datetime(2030, 3, 10, 4, 0, tzinfo=UTC)
+    _send(db, account, local_midnight_utc - timedelta(minutes=1))  # 9 March, 23:59 local
+    _send(db, account, local_midnight_utc)  # 10 March, 00:00 local
+    _send(db, account, T0 - timedelta(days=29, hours=1))  # 9 Feb local: 30 days back
+    _send(db, account, T0 - timedelta(days=40))  # outside the window
+    with db.read() as conn:
+        days = reports.last_days(conn, now=T0, zone=CARACAS)
+        today = reports.today(conn, now=T0, zone=CARACAS)
+    assert len(days) == 30
+    assert days[0][0] == date(2030, 2, 9)
+    assert days[-1][0] == date(2030, 3, 10)
+    by_day = {d: c.accepted for d, c in days if c.accepted}
+    assert by_day == {date(2030, 2, 9): 1, date(2030, 3, 9): 1, date(2030, 3, 10): 1}
+    assert today.counts.accepted == 1
+    assert today.credits_left == 1000 - 4
+
+
+def test_credits_sold_counts_todays_top_ups_only(db: Database) -> None:
+    account = _account(db)
+    with db.begin() as conn:
+        accounts.topup(conn, client_id=account.client_id, amount=500, now=T0)
+        accounts.topup(conn, client_id=account.client_id, amount=-100, now=T0)
+        accounts.topup(conn, client_id=account.client_id, amount=70, now=T0 - timedelta(days=1))
+    with db.read() as conn:
+        assert reports.today(conn, now=T0, zone=CARACAS).credits_sold == 500
+
+
+def _statements(db: Database) -> list[tuple[str, Any]]:
+    """The SQL the dashboard runs, captured as it goes to the driver."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "messages" in statement or "ledger" in statement:
+            seen.append((statement, params))
+
+    event.listen(db.read_engine, "before_cursor_execute", capture)
+    try:
+        with db.read() as conn:
+            reports.today(conn, now=T0, zone=CARACAS)
+            reports.last_days(conn, now=T0, zone=CARACAS)
+    finally:
+        event.remove(db.read_engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_dashboard_queries_use_indexes_not_scans(db: Database) -> None:
+    account = _account(db)
+    for n in range(20):
+        _send(db, account, T0 - timedelta(hours=n * 7))
+    statements = _statements(db)
+    assert len(statements) >= 3
+    with db.write_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cur = raw.cursor()
+        if db.is_sqlite:
+            for statement, params in statements:
+                cur.execute("EXPLAIN QUERY PLAN " + statement, params)
+                plan = " | ".join(str(row[-1]) for row in cur.fetchall())
+                assert "SCAN messages" not in plan, plan
+                assert "SCAN ledger" not in plan, plan
+                assert "INDEX" in plan, plan
+        else:
+            conn.execute(text("SET enable_seqscan = off"))
+            for statement, params in statements:
+                cur.execute("EXPLAIN " + statement, params)
+                plan = " | ".join(str(row[0]) for row in cur.fetchall())
+                assert "Seq Scan on messages" not in plan, plan
+                assert "Seq Scan on ledger" not in plan, plan
