@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from centauro.domain.errors import Conflict, InvalidRequest
 from centauro.service import accounts, panel_auth, reports
+from centauro.service.sealing import Sealer
 from centauro.web import format as fmt
 from centauro.web import forms, texts
 from centauro.web.chart import days_chart
@@ -64,8 +65,12 @@ async def create_account(request: Request) -> Response:
     except forms.FormError as exc:
         return page(request, "account_new.html", status=422, visitor=v, error=str(exc), **again)
     at = now()
-    made = await gateway(request).write(
-        lambda c: accounts.create(c, name=name, credits=credits, country=country, now=at)
+    gw = gateway(request)
+    sealer = Sealer(gw.settings.secret_key)  # its signing key sealed as the API's are
+    made = await gw.write(
+        lambda c: accounts.create(
+            c, name=name, credits=credits, country=country, now=at, sealer=sealer
+        )
     )
     return page(
         request,
