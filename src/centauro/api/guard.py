@@ -69,7 +69,7 @@ class Guard:
         if account is not None:
             return account
         try:
-            account = await self._sign_in(client_id, secret)
+            account = await self._sign_in(key, secret)
         except AuthenticationFailed:
             for lock in self.lockouts.failed(counted_id, ip):
                 log.warning(
@@ -89,13 +89,19 @@ class Guard:
         self.cache.put(key, account)
         return account
 
-    async def _sign_in(self, client_id: str, secret: str) -> Account:
+    async def _sign_in(self, key: tuple[str, str], secret: str) -> Account:
         """Read the account, then check the secret outside the transaction: an imported
-        secret's scrypt runs on a worker thread without holding a pooled connection."""
+        secret's scrypt runs on a worker thread without holding a pooled connection, and
+        once per process for a given secret and stored hash."""
+        client_id = key[0]
         found = await self.gateway.read(lambda c: accounts.find(c, client_id))
-        if found is not None and credentials.is_slow(found.secret_hash):
-            return await anyio.to_thread.run_sync(accounts.verify, found, secret)
-        return accounts.verify(found, secret)
+        if found is None or not credentials.is_slow(found.secret_hash):
+            return accounts.verify(found, secret)
+        if self.cache.proven(found.secret_hash, key):
+            return accounts.verify(found, secret, proven=True)
+        account = await anyio.to_thread.run_sync(accounts.verify, found, secret)
+        self.cache.prove(found.secret_hash, key)
+        return account
 
     def check_rate(self, account: Account) -> None:
         """Count one request against the account's rate; :class:`RateLimited` when over."""

@@ -118,14 +118,18 @@ def find(conn: Connection, client_id: str) -> Account | None:
     return store.by_client_id(conn, client_id) if client_id else None
 
 
-def verify(account: Account | None, secret: str) -> Account:
-    """``account`` if ``secret`` opens it and it is enabled, else :class:`AuthenticationFailed`."""
+def verify(account: Account | None, secret: str, *, proven: bool = False) -> Account:
+    """``account`` if ``secret`` opens it and it is enabled, else :class:`AuthenticationFailed`.
+
+    ``proven``: the caller saw this very secret verify against ``account.secret_hash``
+    already (an imported secret's slow hash is then not derived again)."""
     if account is None:
         # Spend the same hashing time as a real check so ids cannot be probed by timing
         # (an imported secret's slow check still shows: client ids are not secret).
         credentials.verify_secret(secret, credentials.hash_secret(""))
         raise AuthenticationFailed
-    if not credentials.verify_secret(secret, account.secret_hash) or not account.enabled:
+    opens = proven or credentials.verify_secret(secret, account.secret_hash)
+    if not opens or not account.enabled:
         raise AuthenticationFailed
     return account
 
