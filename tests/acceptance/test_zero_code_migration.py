@@ -99,11 +99,12 @@ def datos(answer: bytes) -> list[dict[str, str]]:
 def test_unmodified_php_client_request_for_the_original_host_is_served(
     gw: Gateway, target: str
 ) -> None:
-    # The site's credentials stay as written in its code: the account is created with them.
+    # The site's credentials stay as written in its code: the account is created with them,
+    # its secret imported however weak (docs/migration.md, step 0).
     client_id = f"tienda-{target.count('/')}"
     secret = "secreto-del-sitio-1234"
     gw.server.cli("accounts", "create", "Tienda", "--credits", "10", "--client-id", client_id,
-                  "--client-secret", secret)  # fmt: skip
+                  "--client-secret", secret, "--import-secret")  # fmt: skip
     body = send_form("04141234567", client_id, secret)
     rows = datos(exchange(gw, curl_post(target, body), body.encode()))
     assert [(r["Cel"], r["StatusText"]) for r in rows] == [("4141234567", ACCEPTED)]

@@ -3,7 +3,8 @@
 One :class:`Guard` per app, shared by the compat routes and the REST API:
 
 * :meth:`Guard.authenticate` — lockouts first (:mod:`centauro.api.lockout`), then the
-  brief cache of positive answers (:mod:`centauro.api.auth_cache`), then the store.
+  brief cache of positive answers (:mod:`centauro.api.auth_cache`), then the store; an
+  imported secret's slow hash is checked on a worker thread, after the read.
 * :meth:`Guard.check_rate` — the account's request rate (token bucket per account).
 * :func:`checked` — wraps an operation so that, in its own transaction, it first
   re-checks that the (maybe cached) account is still enabled with the same secret.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import anyio
 from sqlalchemy import Connection
 
 from centauro.api.auth_cache import AuthCache
@@ -27,7 +29,7 @@ from centauro.domain.errors import AuthenticationFailed, SignInLocked
 from centauro.domain.models import Account
 from centauro.domain.rates import RateLimiter
 from centauro.runtime import Gateway
-from centauro.service import accounts
+from centauro.service import accounts, credentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,7 +69,7 @@ class Guard:
         if account is not None:
             return account
         try:
-            account = await self.gateway.read(lambda c: accounts.authenticate(c, client_id, secret))
+            account = await self._sign_in(key, secret)
         except AuthenticationFailed:
             for lock in self.lockouts.failed(counted_id, ip):
                 log.warning(
@@ -85,6 +87,20 @@ class Guard:
                 raise SignInLocked(locked) from None
             raise
         self.cache.put(key, account)
+        return account
+
+    async def _sign_in(self, key: tuple[str, str], secret: str) -> Account:
+        """Read the account, then check the secret outside the transaction: an imported
+        secret's scrypt runs on a worker thread without holding a pooled connection, and
+        once per process for a given secret and stored hash."""
+        client_id = key[0]
+        found = await self.gateway.read(lambda c: accounts.find(c, client_id))
+        if found is None or not credentials.is_slow(found.secret_hash):
+            return accounts.verify(found, secret)
+        if self.cache.proven(found.secret_hash, key):
+            return accounts.verify(found, secret, proven=True)
+        account = await anyio.to_thread.run_sync(accounts.verify, found, secret)
+        self.cache.prove(found.secret_hash, key)
         return account
 
     def check_rate(self, account: Account) -> None:

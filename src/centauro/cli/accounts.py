@@ -37,6 +37,8 @@ def _printable(option: str, value: str | None, as_json: bool) -> None:
 
 
 def _row(a: Account) -> dict[str, Any]:
+    from centauro.service.credentials import secret_kind
+
     return {
         "id": a.id,
         "name": a.name,
@@ -49,6 +51,7 @@ def _row(a: Account) -> dict[str, Any]:
         "quiet_hours": a.quiet_hours,
         "rate_limit": a.rate_limit,
         "max_recipients": a.max_recipients,
+        "secret_kind": secret_kind(a.secret_hash),
     }
 
 
@@ -86,6 +89,15 @@ def create(
             "Por defecto, aleatorio.",
         ),
     ] = None,
+    import_secret: Annotated[
+        bool,
+        typer.Option(
+            "--import-secret",
+            help="Migración: acepta el --client-secret que el sitio ya tiene escrito, "
+            "aunque sea débil, y lo guarda con un hash lento (scrypt). Renuévelo con "
+            "rotate-secret en cuanto el sitio pueda cambiarlo.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Crea una cuenta y muestra su client_id y client_secret (una sola vez)."""
@@ -93,6 +105,8 @@ def create(
 
     _printable("El nombre", name, as_json)
     _printable("--client-id", client_id, as_json)
+    if import_secret:
+        _check_imported(client_secret, as_json)
 
     with transaction(ctx, as_json=as_json) as conn:
         created = service.create(
@@ -103,9 +117,23 @@ def create(
             now=now(),
             client_id=client_id,
             client_secret=client_secret,
+            import_secret=import_secret,
             sealer=sealer(ctx, as_json),
         )
+    if import_secret:
+        output.err_console.print(f"[yellow]{texts.IMPORT_WARNING}[/yellow]")
     _credentials(created, as_json, texts.ACCOUNT_CREATED)
+
+
+def _check_imported(secret: str | None, as_json: bool) -> None:
+    """Refuse in Spanish what no service could have issued (service.credentials has the rule)."""
+    from centauro.service.credentials import MAX_IMPORTED_LENGTH
+
+    if not secret:
+        output.fail(texts.IMPORT_NEEDS_VALUE, as_json=as_json, code=2)
+    if len(secret) > MAX_IMPORTED_LENGTH:
+        output.fail(texts.IMPORT_TOO_LONG.format(limit=MAX_IMPORTED_LENGTH), as_json=as_json)
+    _printable("--client-secret", secret, as_json)
 
 
 @app.command("list")

@@ -17,7 +17,8 @@ ERRORS: dict[type[errors.CentauroError], str] = {
     errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
     errors.WeakSecret: (
         "El secreto elegido es débil: debe tener al menos 24 caracteres y 10 distintos "
-        "(omita --client-secret para uno aleatorio)"
+        "(omita --client-secret para uno aleatorio; para migrar el secreto que un sitio ya "
+        "tiene escrito, añada --import-secret)"
     ),
     errors.InvalidRequest: "Petición no válida",
     errors.AuthenticationFailed: "Credenciales incorrectas o cuenta deshabilitada",
@@ -52,6 +53,15 @@ SIGNING_KEY_ROTATED = (
     "Clave de firma renovada: los callback_url se firman con ella desde ahora. "
     "También se consulta en GET /v1/account/signing-key."
 )
+IMPORT_WARNING = (
+    "Aviso: el secreto importado puede ser débil. Se guarda con un hash lento (scrypt), pero "
+    "quien lo adivine entra. Renuévelo con «centauro accounts rotate-secret» en cuanto el "
+    "sitio pueda cambiar su código."
+)
+IMPORT_NEEDS_VALUE = (
+    "--import-secret necesita el secreto actual del sitio en --client-secret (no vacío)."
+)
+IMPORT_TOO_LONG = "El secreto importado es demasiado largo: máximo {limit} caracteres."
 TOPPED_UP = "Saldo actualizado"
 DISABLED = "Cuenta deshabilitada"
 ENABLED = "Cuenta habilitada"
@@ -195,6 +205,7 @@ LABELS.update(
         "quiet_hours": "Horas de silencio",
         "rate_limit": "Peticiones/s",
         "max_recipients": "Máx. destinatarios",
+        "secret_kind": "Tipo de secreto",
     }
 )
 
@@ -228,12 +239,15 @@ MESSAGE_SOURCES = {
     "cli": "línea de órdenes",
 }
 CATEGORIES = {"transactional": "transaccional", "marketing": "marketing"}
+#: How an account's secret is stored (service/credentials.py secret_kind).
+SECRET_KINDS = {"strong": "fuerte", "imported": "importado (renuévelo cuando pueda)"}
 #: Stored value → Spanish word, by field, for :func:`centauro.cli.output.fields`/``table``.
 VALUES: dict[str, dict[str, str]] = {
     "status": STATES,
     "state": CONNECTOR_STATES,
     "kind": LEDGER_KINDS,
     "category": CATEGORIES,
+    "secret_kind": SECRET_KINDS,
     "source": MESSAGE_SOURCES | SUPPRESSION_SOURCES,
 }
 LABELS.update(

@@ -43,9 +43,14 @@ def create(
     now: datetime,
     client_id: str | None = None,
     client_secret: str | None = None,
+    import_secret: bool = False,
     sealer: Sealer = CLEAR,
 ) -> NewCredentials:
-    """Open an account with ``credits`` (recorded as its first ledger top-up)."""
+    """Open an account with ``credits`` (recorded as its first ledger top-up).
+
+    ``import_secret`` takes ``client_secret`` as the original service issued it, however
+    weak, and stores it under the slow hash (a site that cannot edit its code keeps it).
+    """
     name = inputs.check_line("name", name).strip()
     if not name:
         raise InvalidRequest("account name is empty")
@@ -60,15 +65,22 @@ def create(
         raise InvalidRequest("client_id must have 1 to 64 characters")
     if store.by_client_id(conn, client_id) is not None:
         raise Conflict(f"client_id already exists: {client_id}")
-    if client_secret is not None:
-        credentials.check_chosen(client_secret)
-    secret = client_secret or credentials.new_secret()
+    if import_secret:
+        if client_secret is None:
+            raise InvalidRequest("importing a secret needs the secret")
+        credentials.check_imported(client_secret)
+        secret, secret_hash = client_secret, credentials.hash_imported(client_secret)
+    else:
+        if client_secret is not None:
+            credentials.check_chosen(client_secret)
+        secret = client_secret or credentials.new_secret()
+        secret_hash = credentials.hash_secret(secret)
     signing_key = new_signing_key()
     account = store.insert_account(
         conn,
         name=name,
         client_id=client_id,
-        secret_hash=credentials.hash_secret(secret),
+        secret_hash=secret_hash,
         signing_key=sealer.seal(signing_key),
         country=Country(country_code).value,
         now=now,
@@ -97,12 +109,27 @@ def by_name(conn: Connection, name: str) -> Account | None:
 
 def authenticate(conn: Connection, client_id: str, secret: str) -> Account:
     """The enabled account these credentials open, or :class:`AuthenticationFailed`."""
-    account = store.by_client_id(conn, client_id) if client_id else None
+    return verify(find(conn, client_id), secret)
+
+
+def find(conn: Connection, client_id: str) -> Account | None:
+    """The account a sign-in names, if any: read it in a transaction, :func:`verify`
+    after it (an imported secret's slow check must not hold a pooled connection)."""
+    return store.by_client_id(conn, client_id) if client_id else None
+
+
+def verify(account: Account | None, secret: str, *, proven: bool = False) -> Account:
+    """``account`` if ``secret`` opens it and it is enabled, else :class:`AuthenticationFailed`.
+
+    ``proven``: the caller saw this very secret verify against ``account.secret_hash``
+    already (an imported secret's slow hash is then not derived again)."""
     if account is None:
-        # Spend the same hashing time as a real check so ids cannot be probed by timing.
+        # Spend the same hashing time as a real check so ids cannot be probed by timing
+        # (an imported secret's slow check still shows: client ids are not secret).
         credentials.verify_secret(secret, credentials.hash_secret(""))
         raise AuthenticationFailed
-    if not credentials.verify_secret(secret, account.secret_hash) or not account.enabled:
+    opens = proven or credentials.verify_secret(secret, account.secret_hash)
+    if not opens or not account.enabled:
         raise AuthenticationFailed
     return account
 
