@@ -48,7 +48,7 @@ def test_reports_are_committed_when_the_inbox_returns(db: Database) -> None:
     async def main() -> None:
         writer = Writer(db.write_engine)
         writer.start()
-        inbox = BufferedInbox(writer)
+        inbox = BufferedInbox(writer, clock=lambda: T0)  # the clock the rows were made on
         inbox.start()
         try:
             await inbox.receipts(
@@ -89,7 +89,7 @@ def test_many_concurrent_reports_share_commits(db: Database) -> None:
     async def main() -> int:
         writer = Writer(db.write_engine)
         writer.start()
-        inbox = BufferedInbox(writer)
+        inbox = BufferedInbox(writer, clock=lambda: T0)  # the clock the rows were made on
         inbox.start()
         try:
             await asyncio.gather(

@@ -1,5 +1,11 @@
 """The webhook sender driven directly: a real store (both kinds), a real local receiver,
-an injected clock for the backoff and the 24 h give-up."""
+an injected clock for the backoff and the 24 h give-up.
+
+Deliveries are created at the fixed ``T0``, so the sender always runs on a :class:`Clock`
+that starts at ``T0`` too (one clock per test): on the real clock, a failure more than
+24 h after ``T0`` is already past the retry window. Only the signature's timestamp is
+real time (``wall``), as receivers check it against theirs.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ PAYLOAD = json.dumps({"event": "message.status", "created_at": T0.isoformat(), "
 
 
 class Clock:
+    """Stands still at ``now`` until the test moves it."""
+
     def __init__(self, now: datetime) -> None:
         self.now = now
 
@@ -92,14 +100,17 @@ def _run(
     db: Database,
     scenario: Callable[[WebhookSender], Awaitable[None]],
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] | None = None,
     **options: Any,
 ) -> None:
+    """Run ``scenario`` against a started sender whose clock is ``clock`` (default: at T0)."""
+    now = clock or Clock(T0)
+
     async def main() -> None:
         writer = Writer(db.write_engine)
         writer.start()
         options.setdefault("allow_private", True)
-        sender = WebhookSender(writer, worker_id="w1", poll_interval=0.02, clock=clock, **options)
+        sender = WebhookSender(writer, worker_id="w1", poll_interval=0.02, clock=now, **options)
         sender.start()
         try:
             await scenario(sender)
