@@ -85,6 +85,11 @@ def test_serve_that_cannot_reach_the_database_logs_no_password(tmp_path: Path) -
     log = server.log_path.read_text()
     assert "postgres:***@127.0.0.1" in log
     assert PASSWORD not in log
+    # One Spanish line and exit 1, not uvicorn's lifespan traceback and exit 3.
+    assert server.process is not None
+    assert server.process.returncode == 1, log
+    assert "Traceback" not in log
+    assert "Servicio no disponible" in log
 
 
 def test_a_url_whose_driver_is_not_installed_is_a_clear_error() -> None:
