@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -51,21 +52,37 @@ class JsonFormatter(logging.Formatter):
 
 
 class ConsoleFormatter(logging.Formatter):
-    """``15:04:05.123 INFO  connector_started connector=sim`` (local time, for people)."""
+    """``15:04:05.123 INFO  connector_started connector=sim`` (local time, for people).
+
+    A person's terminal obeys escape codes: a carrier's error or a library's message
+    holding ``ESC]0;…BEL`` must show as text, as in the CLI's tables (JSON escapes them)."""
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
         fields = " ".join(f"{k}={_quoted(v)}" for k, v in _extra(record).items())
-        line = f"{when} {record.levelname:<5} {record.getMessage()}"
+        message = _CONTROLS.sub(_escaped, record.getMessage())
+        line = f"{when} {record.levelname:<5} {message}"
         line = f"{line} {fields}" if fields else line
         if record.exc_info:
             line = f"{line}\n{self.formatException(record.exc_info)}"
         return redact(line)
 
 
+#: Control characters but line breaks and tabs (a traceback keeps its lines).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\x{ord(found.group()):02x}"
+
+
 def _quoted(value: object) -> str:
+    """A field value on one line: quoted (JSON escapes) when it has spaces or controls."""
     text = str(value)
-    return json.dumps(text, ensure_ascii=False) if not text or " " in text else text
+    if text and not _CONTROLS.search(text) and not any(c in text for c in ' "\n'):
+        return text
+    # JSON escapes C0 controls, quotes and line breaks; DEL and C1 controls it leaves be.
+    return _CONTROLS.sub(_escaped, json.dumps(text, ensure_ascii=False))
 
 
 def resolve_format(log_format: str, *, stream: object = None) -> str:

@@ -85,3 +85,34 @@ def test_serve_that_cannot_reach_the_database_logs_no_password(tmp_path: Path) -
     log = server.log_path.read_text()
     assert "postgres:***@127.0.0.1" in log
     assert PASSWORD not in log
+    # One Spanish line and exit 1, not uvicorn's lifespan traceback and exit 3.
+    assert server.process is not None
+    assert server.process.returncode == 1, log
+    assert "Traceback" not in log
+    assert "Servicio no disponible" in log
+
+
+def test_a_url_whose_driver_is_not_installed_is_a_clear_error() -> None:
+    """SQLAlchemy knows mysql:// but its driver is not ours to install: an ImportError
+    from create_engine was a traceback; it is a bad URL for this gateway."""
+    result = run_cli(f"mysql://root:{PASSWORD}@127.0.0.1/x", "db", "upgrade", check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    assert "URL de base de datos no válida" in result.stderr
+
+
+def test_a_migration_the_database_refuses_is_one_line_not_a_traceback(
+    pg_url_with_password: str,
+) -> None:
+    """A search_path naming no schema: CREATE TABLE fails, and the advisory unlock that
+    followed in the aborted transaction raised over it, as a traceback."""
+    nowhere = re.sub(r"search_path%3D\w+", "search_path%3Dno_such_schema", pg_url_with_password)
+    assert nowhere != pg_url_with_password
+    result = run_cli(nowhere, "db", "upgrade", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert PASSWORD not in out
+    assert "no schema has been selected" in out
+    assert "postgres:***@127.0.0.1" in out.replace("\n", "")

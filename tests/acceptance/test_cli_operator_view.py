@@ -127,3 +127,35 @@ def test_connectors_status_names_the_state_in_spanish(gateway: Gateway) -> None:
     assert "conectado" in out
     assert " up " not in out
     assert gateway.gw.cli_json("connectors", "status")["connectors"][0]["state"] == "up"
+
+
+def test_inbound_list_says_in_spanish_how_many_parts_came_and_if_any_is_missing(
+    gateway: Gateway,
+) -> None:
+    """A concatenated MO given up on (issue 8, item 15) is marked in the human table too,
+    with Spanish headers (item 14): the operator must not read a partial text as whole."""
+    gateway.smsc.inject_mo("584141234568", "2222", "Quiero BA", coding="ucs2")
+    [mo] = wait_for(
+        lambda: [m for m in gateway.gw.cli_json("inbound", "list") if m["text"] == "Quiero BA"],
+        "the MO message",
+    )
+    db = open_database(gateway.gw.database_url)
+    try:
+        with db.begin() as conn:  # as the reassembly stores a message given up on
+            conn.execute(
+                update(tables.inbound)
+                .where(tables.inbound.c.id == int(mo["id"]))
+                .values(parts=3, complete=False)
+            )
+    finally:
+        db.dispose()
+
+    header, row = (
+        line
+        for line in gateway.human("inbound", "list").splitlines()
+        if "Partes" in line or "Quiero BA" in line
+    )
+    assert "Completo" in header
+    assert "parts" not in header
+    assert "complete" not in header
+    assert [cell.strip() for cell in row.split("│")][-3:-1] == ["3", "no"]

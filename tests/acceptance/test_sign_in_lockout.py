@@ -96,3 +96,23 @@ def test_a_locked_client_id_opens_again_after_the_lockout(
             assert time.monotonic() < deadline, "the lockout did not end"
             time.sleep(0.2)
         assert balance(gw.http, who.client_id, who.client_secret).json() == {"balance": 5}
+
+
+def test_wrong_operator_tokens_count_as_failed_sign_ins_of_the_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The operator token (item 11) is a credential too: guessing it at /health was neither
+    throttled nor logged (item 7). Wrong tokens lock the address; the right one still passes."""
+    token = "op-3b9d7c1e-lockout-token"
+    env = {"CENTAURO_OPERATOR_TOKEN": token, "CENTAURO_AUTH_LOCKOUT_IP_FAILURES": "5"}
+    with running_gateway("sqlite", tmp_path_factory, env=env) as gw:
+        guesses = [
+            gw.http.get("/health", headers={"authorization": f"Bearer guess{i}"}).status_code
+            for i in range(8)
+        ]
+        assert guesses == [401] * 4 + [429] * 4
+        right = gw.http.get("/v1/health", headers={"authorization": f"Bearer {token}"})
+        assert right.status_code == 200
+        assert "in_flight" in right.json()
+        assert [(x["locked"], x["ip"]) for x in lockout_lines(gw)] == [("ip", "127.0.0.1")]
+        assert "guess" not in gw.server.log_path.read_text()

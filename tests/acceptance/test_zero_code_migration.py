@@ -102,7 +102,8 @@ def test_unmodified_php_client_request_for_the_original_host_is_served(
     # The site's credentials stay as written in its code: the account is created with them,
     # its secret imported however weak (docs/migration.md, step 0).
     client_id = f"tienda-{target.count('/')}"
-    secret = "secreto-del-sitio-1234"
+    # A chosen secret must be 24+ characters, 10+ distinct (accounts create refuses less).
+    secret = "secreto-del-sitio-7Kq2Wx9Lm4"
     gw.server.cli("accounts", "create", "Tienda", "--credits", "10", "--client-id", client_id,
                   "--client-secret", secret, "--import-secret")  # fmt: skip
     body = send_form("04141234567", client_id, secret)

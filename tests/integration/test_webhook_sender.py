@@ -253,9 +253,10 @@ def test_slow_receivers_time_out_and_big_answers_are_not_read(db: Database) -> N
             await _until(lambda: _row(db, big)["status"] == "delivered", "the big answer")
 
         started = time.monotonic()
-        _run(db, scenario, timeout=0.5)
+        _run(db, scenario, clock=Clock(T0), timeout=0.5)  # one clock: the deliveries' own
         assert time.monotonic() - started < 10
     assert "timeout" in _row(db, slow)["last_error"]
+    assert _row(db, slow)["status"] == "pending"  # a retry: the event is not 24 h old
 
 
 def test_private_targets_are_refused_unless_allowed(db: Database) -> None:
@@ -265,7 +266,7 @@ def test_private_targets_are_refused_unless_allowed(db: Database) -> None:
         async def scenario(_: WebhookSender) -> None:
             await _until(lambda: _row(db, delivery)["status"] == "failed", "the refusal")
 
-        _run(db, scenario, allow_private=False)
+        _run(db, scenario, clock=Clock(T0), allow_private=False)
     assert rx.requests == []
     assert "private" in _row(db, delivery)["last_error"]
 

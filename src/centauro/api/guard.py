@@ -71,20 +71,7 @@ class Guard:
         try:
             account = await self._sign_in(key, secret)
         except AuthenticationFailed:
-            for lock in self.lockouts.failed(counted_id, ip):
-                log.warning(
-                    "auth_lockout",
-                    extra={
-                        "action": "auth_lockout",
-                        "locked": lock.kind,
-                        "client_id": counted_id,
-                        "ip": ip,
-                        "locked_seconds": lock.seconds,
-                    },
-                )
-            locked = max(self.lockouts.client_locked(counted_id), self.lockouts.address_locked(ip))
-            if locked:
-                raise SignInLocked(locked) from None
+            self.refused(ip, client_id=counted_id)
             raise
         self.cache.put(key, account)
         return account
@@ -102,6 +89,26 @@ class Guard:
         account = await anyio.to_thread.run_sync(accounts.verify, found, secret)
         self.cache.prove(found.secret_hash, key)
         return account
+
+    def refused(self, ip: str, *, client_id: str = "") -> None:
+        """Count a failed sign-in (also one with no client id: a wrong operator token) and
+        log the lockouts it starts; :class:`SignInLocked` if the id or address is locked."""
+        for lock in self.lockouts.failed(client_id, ip):
+            log.warning(
+                "auth_lockout",
+                extra={
+                    "action": "auth_lockout",
+                    "locked": lock.kind,
+                    "client_id": client_id,
+                    "ip": ip,
+                    "locked_seconds": lock.seconds,
+                },
+            )
+        locked = self.lockouts.address_locked(ip)
+        if client_id:
+            locked = max(locked, self.lockouts.client_locked(client_id))
+        if locked:
+            raise SignInLocked(locked) from None
 
     def check_rate(self, account: Account) -> None:
         """Count one request against the account's rate; :class:`RateLimited` when over."""

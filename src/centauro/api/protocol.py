@@ -9,7 +9,8 @@ for as long as their clients liked. This subclass
 - gives a head ``header_timeout`` seconds from its first byte (from the connection's
   opening for the first one) and a body ``body_timeout`` seconds after its head, then
   answers 408 (when nothing was answered yet) and closes;
-- answers 503 to a connection opened past ``max_connections`` and closes it.
+- answers 503 to a connection opened past ``max_connections`` and closes it;
+- answers a request its parser refuses with 400 in the door's shape, not uvicorn's text.
 
 Answers carry the body of the door the request came to (:mod:`centauro.api.answers`).
 A request whose head and body arrive in one read, the hot path, arms no timer: a timer is
@@ -180,6 +181,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._refuse(408)
 
     # -- answers ------------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses (a control byte in a header, garbage): 400 in
+        the door's shape, not uvicorn's ``text/plain`` line a PHP client cannot decode."""
+        self._cancel()
+        if not self.transport.is_closing():
+            self.transport.write(self._answer(400))
+            self.transport.close()
 
     def _refuse(self, status: int) -> None:
         """Answer ``status`` if the connection owes no other answer first, then close."""

@@ -104,6 +104,13 @@ def database(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]
         db.dispose()
 
 
+def check_reachable(ctx: typer.Context) -> None:
+    """Reach the store once, or fail in one Spanish line with the masked URL: ``serve``
+    calls it first, since inside the app's start the same failure was a traceback."""
+    with database(ctx) as db, db.read():
+        pass
+
+
 @contextmanager
 def store(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]:
     """The store, with a fresh database given its schema (an older one must be upgraded)."""

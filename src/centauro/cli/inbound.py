@@ -42,4 +42,6 @@ def list_(
     elif not rows:
         output.console.print(texts.NO_INBOUND)
     else:
-        output.table(rows, ["id", "from", "to", "text", "connector", "received_at", "parts"])
+        # "complete": a message given up on (a part never came) must not read as whole.
+        columns = ["id", "from", "to", "text", "connector", "received_at", "parts", "complete"]
+        output.table(rows, columns)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import now, settings, transaction
+from centauro.cli.context import check_reachable, now, settings, transaction
 from centauro.config import masked_url
 from centauro.domain.errors import CentauroError
 
@@ -68,6 +68,7 @@ def serve(
     if s.log_format not in FORMATS:
         output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
     configure_logging(s.log_level, s.log_format)
+    check_reachable(ctx)
     if demo:
         _ensure_demo(ctx)
         _ensure_operator(ctx, f"http://{host}:{port}")

@@ -126,6 +126,8 @@ LABELS = {
     "kind": "Tipo",
     "from": "De",
     "received_at": "Recibido",
+    "parts": "Partes",
+    "complete": "Completo",
     "in_flight": "En vuelo",
     "queued": "En espera",
     "submitted": "Enviados",

@@ -55,12 +55,15 @@ class Database:
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL") -> Database:
     """Create engines for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://…``).
 
-    A URL SQLAlchemy cannot use is a ValueError (its text never holds the URL).
+    A URL SQLAlchemy cannot use, or whose driver is not installed, is a ValueError (its
+    text never holds the URL).
     """
     try:
         return _open(url, sqlite_synchronous)
     except sa_exc.ArgumentError as exc:
         raise ValueError(str(exc)) from None
+    except ImportError as exc:  # a dialect SQLAlchemy knows, whose driver we do not ship
+        raise ValueError(f"no driver installed for this database ({exc.name})") from None
 
 
 def _open(url: str, sqlite_synchronous: str) -> Database:

@@ -11,10 +11,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
 
 from centauro.domain.errors import Unavailable
 from centauro.store.engine import Database
-from centauro.store.errors import wrap_errors
+from centauro.store.errors import StoreUnavailable, wrap_errors
 
 _LOCK_KEY = 0x43454E54  # "CENT"
 
@@ -48,6 +49,14 @@ def upgrade(db: Database) -> str:
         try:
             command.upgrade(_config(conn), "head")
             conn.commit()
+        except sa_exc.DBAPIError as exc:
+            if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+                raise  # the connection itself failed: wrap_errors says so
+            # Roll back first: the unlock below would fail in the aborted transaction and
+            # hide this error. The driver's first line names the cause, never the URL.
+            conn.rollback()
+            cause = str(exc.orig).strip().splitlines()[0]
+            raise StoreUnavailable(f"migration failed: {cause}") from exc
         finally:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_LOCK_KEY})")

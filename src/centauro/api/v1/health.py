@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from centauro import __version__
+from centauro.api.guard import Guard
 from centauro.api.v1.auth import current_account
 from centauro.api.v1.schemas import Gw, Health, json_response, stamp
 from centauro.connectors.base import ConnectorStatus
@@ -97,6 +98,9 @@ async def viewer(request: Request, gw: Gateway) -> Viewer:
         token = gw.settings.operator_token
         if token and hmac.compare_digest(value.strip().encode(), token.encode()):
             return Viewer.OPERATOR
+        # A guess at the token is a failed sign-in of the address, as a wrong secret is.
+        guard: Guard = request.app.state.guard
+        guard.refused(request.client.host if request.client is not None else "")
         raise AuthenticationFailed("operator token not valid")
     try:
         await current_account(request)
