@@ -17,8 +17,8 @@ from tests.support.esme import Smpp, smpp_gateway
 from tests.support.server import start_server
 from tests.support.stores import store_url
 
-SUBMITS = 1500
-CREDITS = 5000
+SUBMITS = 5000  # many more than a group commit answers at once: the kill finds some in flight
+CREDITS = 20000
 
 
 @pytest.mark.slow
