@@ -38,6 +38,8 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 #: for three days.
 DELIVERY_VALIDITY = timedelta(hours=72)
 RECEIPT = "receipt"
+#: ``messages.source`` of a message that came in by submit_sm.
+SOURCE = "smpp"
 MO = "mo"
 
 
@@ -127,7 +129,7 @@ def submit(
     addresses: Sequence[Addresses],
 ) -> Receipt:
     """The one submit path, plus what a receipt will need (``addresses`` per item)."""
-    receipt = commit(conn, account=account, planned=planned, source="smpp", now=now, timing=timing)
+    receipt = commit(conn, account=account, planned=planned, source=SOURCE, now=now, timing=timing)
     if registered & 0x03:
         store.insert_submits(
             conn,
