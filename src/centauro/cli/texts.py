@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from centauro.domain import errors
+from centauro.domain.states import SPANISH_NAMES
 
 ERRORS: dict[type[errors.CentauroError], str] = {
     errors.MissingParameter: "Falta un parámetro obligatorio",
@@ -213,17 +214,7 @@ LABELS.update(
 
 # --- words for stored values in human output (``--json`` keeps the English values) ---
 #: Message states (domain/states.py).
-STATES = {
-    "scheduled": "programado",
-    "queued": "en cola",
-    "sent": "enviado",
-    "delivered": "entregado",
-    "undelivered": "no entregado",
-    "expired": "vencido",
-    "rejected": "rechazado",
-    "failed": "fallido",
-    "cancelled": "cancelado",
-}
+STATES = SPANISH_NAMES
 #: Connector states (connectors/base.py ConnectorStatus.state).
 CONNECTOR_STATES = {
     "up": "conectado",

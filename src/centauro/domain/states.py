@@ -75,3 +75,18 @@ def can_move(current: MessageState, new: MessageState) -> bool:
 
 def is_final(state: MessageState) -> bool:
     return state in FINAL
+
+
+#: The states as the people who use the panel and the CLI name them (Venezuela/Colombia
+#: usage); the store, the APIs and ``--json`` keep the English values.
+SPANISH_NAMES: dict[str, str] = {
+    "scheduled": "programado",
+    "queued": "en cola",
+    "sent": "enviado",
+    "delivered": "entregado",
+    "undelivered": "no entregado",
+    "expired": "vencido",
+    "rejected": "rechazado",
+    "failed": "fallido",
+    "cancelled": "cancelado",
+}

@@ -15,6 +15,7 @@ from centauro.domain.errors import (
     TextTooLong,
     Unavailable,
 )
+from centauro.domain.states import SPANISH_NAMES
 
 SIGN_IN_FAILED = "Correo o contraseña incorrectos."
 LOCKED = (
@@ -56,14 +57,4 @@ def error_text(exc: CentauroError) -> str:
 
 
 #: Message states as the panel names them (the store and the APIs keep the English values).
-STATES = {
-    "scheduled": "programado",
-    "queued": "en cola",
-    "sent": "enviado",
-    "delivered": "entregado",
-    "undelivered": "no entregado",
-    "expired": "vencido",
-    "rejected": "rechazado",
-    "failed": "fallido",
-    "cancelled": "cancelado",
-}
+STATES = SPANISH_NAMES
