@@ -3,8 +3,10 @@ side: a silent bind is asked, and dropped when it does not answer."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -53,19 +55,43 @@ def test_a_customer_binds_and_submits_over_tls(tls: tuple[Smpp, ssl.SSLContext])
 def test_a_silent_bind_is_asked_and_then_dropped(tls: tuple[Smpp, ssl.SSLContext]) -> None:
     smpp, context = tls
     silent, alive = Raw(smpp.port, context), Raw(smpp.port, context)
-    assert silent.bind(smpp.system_id, smpp.password) == 0
-    assert alive.bind(smpp.system_id, smpp.password) == 0
-    started = time.monotonic()
-    command_id, _, sequence, _ = silent.read()
-    assert command_id == 0x15  # enquire_link, after ENQUIRE_LINK seconds of silence
-    assert silent.is_closed()  # not answered: dropped
-    assert time.monotonic() - started < 10 * ENQUIRE_LINK
-    deadline = time.monotonic() + 4 * ENQUIRE_LINK
-    while time.monotonic() < deadline:  # the other answers each enquire_link and stays
-        command_id, _, sequence, _ = alive.read()
-        assert command_id == 0x15
-        alive.send(0x80000015, sequence=sequence)
-    alive.send(0x15, sequence=99)
-    assert alive.read_until(0x80000015)[2] == 99
-    silent.close()
-    alive.close()
+    answered, probe, probe_answered, stop = (
+        [],
+        threading.Event(),
+        threading.Event(),
+        threading.Event(),
+    )
+
+    def keep_alive() -> None:
+        """The other bind answers every enquire_link from the first moment (its own thread,
+        the only one touching its socket), and asks once itself when told to."""
+        with contextlib.suppress(ConnectionError, OSError):
+            while not stop.is_set():
+                if probe.is_set() and not probe_answered.is_set():
+                    alive.send(0x15, sequence=99)
+                    probe.clear()
+                command_id, _, sequence, _ = alive.read()
+                if command_id == 0x15:
+                    alive.send(0x80000015, sequence=sequence)
+                    answered.append(sequence)
+                elif command_id == 0x80000015 and sequence == 99:
+                    probe_answered.set()
+
+    try:
+        assert silent.bind(smpp.system_id, smpp.password) == 0
+        assert alive.bind(smpp.system_id, smpp.password) == 0
+        responder = threading.Thread(target=keep_alive, daemon=True)
+        responder.start()
+        started = time.monotonic()
+        command_id, _, _, _ = silent.read()
+        assert command_id == 0x15  # enquire_link, after ENQUIRE_LINK seconds of silence
+        assert silent.is_closed()  # not answered: dropped
+        assert time.monotonic() - started < 10 * ENQUIRE_LINK
+        time.sleep(4 * ENQUIRE_LINK)  # the other answers each enquire_link and stays
+        probe.set()
+        assert probe_answered.wait(10 * ENQUIRE_LINK), "the answering bind was dropped"
+        assert len(answered) >= 2, answered
+    finally:
+        stop.set()
+        silent.close()
+        alive.close()
