@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 
 from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
-from centauro.web import auth, contacts, customer, messages, operator, texts
+from centauro.web import auth, carriers, contacts, customer, messages, operator, texts
 from centauro.web.headers import SecurityHeaders
 from centauro.web.render import page, redirect
 from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
@@ -74,6 +74,7 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             Route("/", home, methods=["GET"]),
             *auth.routes,
             *operator.routes,
+            *carriers.routes,
             *messages.routes,
             *customer.routes,
             *contacts.routes,
