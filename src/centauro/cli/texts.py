@@ -184,6 +184,7 @@ SUPPRESSION_SOURCES = {
     "inbound": "respuesta del teléfono (BAJA/STOP)",
     "api": "API",
     "cli": "línea de órdenes",
+    "panel": "panel web",
 }
 #: The REST API's problem codes, for the suppressions commands (the English detail follows).
 SUPPRESSION_PROBLEMS = {

@@ -20,7 +20,17 @@ from starlette.types import ASGIApp
 
 from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
-from centauro.web import auth, carriers, contacts, customer, messages, operator, texts
+from centauro.web import (
+    auth,
+    carriers,
+    contacts,
+    customer,
+    hooks,
+    messages,
+    operator,
+    records,
+    texts,
+)
 from centauro.web.headers import SecurityHeaders
 from centauro.web.render import page, redirect
 from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
@@ -78,6 +88,8 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             *messages.routes,
             *customer.routes,
             *contacts.routes,
+            *hooks.routes,
+            *records.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={
