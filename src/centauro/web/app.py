@@ -26,6 +26,7 @@ from centauro.web import (
     contacts,
     customer,
     hooks,
+    live,
     messages,
     operator,
     records,
@@ -90,6 +91,7 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             *contacts.routes,
             *hooks.routes,
             *records.routes,
+            *live.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={
