@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from centauro.store.tables import contact_lists, contacts
 
@@ -175,12 +175,23 @@ def insert_many(conn: Connection, list_id: int, rows: Sequence[NewContact], now:
 def update_many(
     conn: Connection, list_id: int, rows: Sequence[tuple[int, NewContact]], now: datetime
 ) -> None:
-    for contact_id, r in rows:
-        conn.execute(
-            update(contacts)
-            .where(contacts.c.list_id == list_id, contacts.c.id == contact_id)
-            .values(number=r.number, name=r.name, fields=r.fields, updated_at=now)
-        )
+    """One statement, executed once per row by the driver (executemany)."""
+    if not rows:
+        return
+    conn.execute(
+        update(contacts)
+        .where(contacts.c.list_id == list_id, contacts.c.id == bindparam("contact_id"))
+        .values(
+            number=bindparam("new_number"),
+            name=bindparam("new_name"),
+            fields=bindparam("new_fields"),
+            updated_at=now,
+        ),
+        [
+            {"contact_id": i, "new_number": r.number, "new_name": r.name, "new_fields": r.fields}
+            for i, r in rows
+        ],
+    )
 
 
 def delete_one(conn: Connection, list_id: int, contact_id: int) -> bool:
