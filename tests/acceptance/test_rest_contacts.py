@@ -158,3 +158,17 @@ def test_another_accounts_ids_are_404_everywhere(gw: Gateway) -> None:
         assert stranger.get("/contact-lists").json() == {"data": []}
         kept = owner.get(base).json()
         assert (kept["name"], kept["contacts"]) == ("Privada", 1)
+
+
+def test_a_file_longer_than_one_write_chunk_is_imported_whole(gw: Gateway) -> None:
+    rows = 2 * 2000 + 321  # three of the doors' write transactions
+    body = "numero,nombre\n" + "".join(f"0416{n:07d},N{n}\n" for n in range(rows))
+    with api(gw, gw.account()) as http:
+        list_id = http.post("/contact-lists", json={"name": "Larga"}).json()["id"]
+        first = http.post(f"/contact-lists/{list_id}/import", content=body.encode())
+        assert first.json()["added"] == rows
+        again = http.post(f"/contact-lists/{list_id}/import", content=body.encode())
+        assert (again.json()["added"], again.json()["updated"]) == (0, rows)
+        assert http.get(f"/contact-lists/{list_id}").json()["contacts"] == rows
+        lines = http.get(f"/contact-lists/{list_id}/export").content.decode("utf-8-sig")
+        assert lines.splitlines()[1:] == [f"+58416{n:07d},N{n}" for n in range(rows)]

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Connection
 
 from centauro.domain import csvfile
@@ -299,53 +301,113 @@ def _columns(header: list[str]) -> tuple[int, int | None, list[tuple[int, str]]]
     return number, name, extra
 
 
-def import_csv(
-    conn: Connection, account: Account, list_id: int, data: bytes, *, now: datetime
-) -> ImportReport:
-    """Add the file's contacts to the list, or update those whose number it has already.
+#: Contacts written per write transaction by the doors: the store's single writer serves
+#: the APIs' sends too, so a 100.000-row file must not hold it for the whole import.
+IMPORT_CHUNK = 2000
 
-    The file's columns replace the same fields of an existing contact and leave the others
-    alone; a number twice in the file keeps its last row. Rows with a bad number are
-    skipped and reported with their line; a file that cannot be read changes nothing.
-    """
-    row = _row(conn, account, list_id)
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """A file read and checked, before anything is written (see :func:`plan_import`)."""
+
+    columns: list[str]  #: the extra columns, in file order
+    #: E.164 → (name, or None when the file has no name column; extra fields)
+    rows: list[tuple[str, str | None, dict[str, str]]]
+    rejected: list[Rejected]
+
+
+def plan_import(account: Account, data: bytes) -> ImportPlan:
+    """Read a CSV file into the contacts it holds; no store involved (the costly part —
+    reading numbers — runs outside the write transaction). :class:`CsvError` when the
+    file cannot be read; rows with a bad number are set aside with their line."""
     table = csvfile.read(data, max_columns=MAX_FIELDS + 2)
     at_number, at_name, extra = _columns(table.header)
-    report = ImportReport()
+    long = next((h for _, h in extra if len(h) > MAX_FIELD_NAME), None)
+    if long is not None:
+        raise csvfile.CsvError(
+            f"Encabezado: el nombre de columna «{long[:40]}…» pasa de {MAX_FIELD_NAME} caracteres."
+        )
+    rejected: list[Rejected] = []
     wanted: dict[str, tuple[str | None, dict[str, str]]] = {}
     for line, cells in table.rows:
         raw = cells[at_number].strip()
         try:
             e164 = _number(account, raw)
         except InvalidNumber as exc:
-            report.rejected.append(Rejected(line, raw, str(exc)))
+            rejected.append(Rejected(line, raw, str(exc)))
             continue
         name = csvfile.unguard(cells[at_name]).strip()[:MAX_NAME] if at_name is not None else None
         wanted[e164] = (name, {h: csvfile.unguard(cells[i]) for i, h in extra})
-    _grow_columns(conn, row, [h for _, h in extra], now)
-    existing = store.by_numbers(conn, row.id, list(wanted))
+    rows = [(e164, name, values) for e164, (name, values) in wanted.items()]
+    return ImportPlan([h for _, h in extra], rows, rejected)
+
+
+def apply_import(
+    conn: Connection,
+    account: Account,
+    list_id: int,
+    columns: list[str],
+    rows: list[tuple[str, str | None, dict[str, str]]],
+    *,
+    now: datetime,
+) -> tuple[int, int]:
+    """Write some of a plan's rows: new numbers added, known ones updated (the file's
+    columns replace those fields, others stay). (added, updated). Running it again with
+    the same rows changes nothing more, so an interrupted import is finished by importing
+    the file again."""
+    row = _row(conn, account, list_id)
+    _grow_columns(conn, row, columns, now)
+    existing = store.by_numbers(conn, row.id, [r[0] for r in rows])
     inserts: list[store.NewContact] = []
     updates: list[tuple[int, store.NewContact]] = []
-    for e164, (name, values) in wanted.items():
+    for e164, name, values in rows:
         old = existing.get(e164)
         if old is None:
-            inserts.append(
-                store.NewContact(e164, name or "", json.dumps(values, ensure_ascii=False))
-            )
+            fields = json.dumps(values, ensure_ascii=False)
+            inserts.append(store.NewContact(e164, name or "", fields))
             continue
-        merged = {**json.loads(old.fields), **values}
-        updates.append(
-            (
-                old.id,
-                store.NewContact(
-                    e164, old.name if name is None else name, json.dumps(merged, ensure_ascii=False)
-                ),
-            )
-        )
+        merged = json.dumps({**json.loads(old.fields), **values}, ensure_ascii=False)
+        kept = old.name if name is None else name
+        updates.append((old.id, store.NewContact(e164, kept, merged)))
     store.insert_many(conn, row.id, inserts, now)
     store.update_many(conn, row.id, updates, now)
-    report.added, report.updated = len(inserts), len(updates)
+    return len(inserts), len(updates)
+
+
+Read = Callable[[Callable[[Connection], Any]], Awaitable[Any]]
+
+
+async def import_in_chunks(
+    read: Read, write: Read, account: Account, list_id: int, data: bytes, *, now: datetime
+) -> ImportReport:
+    """What the doors run: check the list (NotFound first), read the file on a worker
+    thread, then write it in :data:`IMPORT_CHUNK`-row write transactions (``read`` and
+    ``write`` are the gateway's), so sends keep flowing during a long import."""
+    await read(lambda c: _row(c, account, list_id))
+    plan = await anyio.to_thread.run_sync(plan_import, account, data)
+    report = ImportReport(rejected=plan.rejected)
+    for start in range(0, max(len(plan.rows), 1), IMPORT_CHUNK):
+        chunk = plan.rows[start : start + IMPORT_CHUNK]
+
+        def work(conn: Connection, chunk: list[Any] = chunk) -> tuple[int, int]:
+            return apply_import(conn, account, list_id, plan.columns, chunk, now=now)
+
+        added, updated = await write(work)
+        report.added += added
+        report.updated += updated
     return report
+
+
+def import_csv(
+    conn: Connection, account: Account, list_id: int, data: bytes, *, now: datetime
+) -> ImportReport:
+    """:func:`plan_import` and :func:`apply_import` in one transaction (the CLI-less
+    callers and tests; the doors write in :data:`IMPORT_CHUNK` chunks instead). A file
+    that cannot be read changes nothing."""
+    _row(conn, account, list_id)
+    plan = plan_import(account, data)
+    added, updated = apply_import(conn, account, list_id, plan.columns, plan.rows, now=now)
+    return ImportReport(added, updated, plan.rejected)
 
 
 def _all(conn: Connection, list_id: int) -> list[store.ContactRow]:

@@ -122,8 +122,9 @@ async def import_file(request: Request) -> Response:
     try:
         sent = await upload(request, "s:" + v.token)
         at = now()
-        report = await gateway(request).write(
-            lambda c: service.import_csv(c, account, list_id, sent.data, now=at)
+        gw = gateway(request)
+        report = await service.import_in_chunks(
+            gw.read, gw.write, account, list_id, sent.data, now=at
         )
     except (forms.FormError, InvalidRequest) as exc:
         return await _list_page(request, v, list_id, status=422, error=str(exc))

@@ -325,9 +325,7 @@ async def import_csv(
     lid = _id(list_id)
     data = await request.body()
     now = _now()
-    report = await gw.write(
-        checked(account, lambda c: service.import_csv(c, account, lid, data, now=now))
-    )
+    report = await service.import_in_chunks(gw.read, gw.write, account, lid, data, now=now)
     rejected = [
         {"line": r.line, "value": r.value, "reason": r.reason}
         for r in report.rejected[:MAX_REJECTED_SHOWN]
