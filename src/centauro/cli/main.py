@@ -13,6 +13,7 @@ from centauro.cli import (
     admins,
     client_cmds,
     connectors,
+    contacts,
     db,
     inbound,
     messages,
@@ -41,6 +42,7 @@ app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(contacts.app, name="contacts")
 app.add_typer(smpp.clients_app, name="smpp-clients")
 app.add_typer(admins.app, name="admins")
 app.command("serve")(serve)

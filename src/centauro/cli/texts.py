@@ -184,6 +184,7 @@ SUPPRESSION_SOURCES = {
     "inbound": "respuesta del teléfono (BAJA/STOP)",
     "api": "API",
     "cli": "línea de órdenes",
+    "panel": "panel web",
 }
 #: The REST API's problem codes, for the suppressions commands (the English detail follows).
 SUPPRESSION_PROBLEMS = {
@@ -279,3 +280,33 @@ SMPP_CREDENTIAL_NOTICE = (
     "Contraseña SMPP asignada (system_id = client_id). Guárdela: no se mostrará de nuevo."
 )
 SMPP_NO_CLIENTS = "Ninguna cuenta tiene contraseña SMPP."
+
+# --- contact lists (client commands over /v1/contact-lists) ---
+NO_CONTACT_LISTS = "No hay listas de contactos."
+NO_CONTACTS = "La lista no tiene contactos."
+CONTACT_LIST_CREATED = "Lista «{name}» creada (id {id})."
+CONTACT_LIST_RENAMED = "Lista {id} renombrada a «{name}»."
+CONTACT_LIST_DELETED = "Lista {id} borrada con sus contactos."
+CONTACT_ADDED = "Contacto {number} agregado (id {id})."
+CONTACT_EDITED = "Contacto {id} actualizado."
+CONTACT_REMOVED = "Contacto {id} quitado de la lista."
+CONTACTS_IMPORTED = "Importación: {added} nuevos, {updated} actualizados, {rejected} rechazados."
+CONTACT_REJECTED = "  línea {line}: {reason}"
+CONTACTS_EXPORTED = "Lista exportada a {path}."
+CONTACT_FIELD_FORMAT = "Use --campo CLAVE=VALOR (por ejemplo --campo ciudad=Maracay): {value!r}"
+CANNOT_READ_FILE = "No se pudo leer el archivo {path}: {error}"
+CANNOT_WRITE_FILE = "No se pudo escribir el archivo {path}: {error}"
+#: The REST API's problem codes, for the contacts commands (the Spanish detail follows).
+CONTACT_PROBLEMS = {
+    "invalid_number": ERRORS[errors.InvalidNumber],
+    "validation_error": "Petición no válida",
+    "invalid_request": "Petición no válida",
+    "unauthorized": ERRORS[errors.AuthenticationFailed],
+    "not_found": "No existe esa lista o ese contacto en la cuenta",
+    "conflict": "Ya existe",
+    "payload_too_large": "El archivo es demasiado grande",
+    "rate_limited": "Demasiadas peticiones; intente de nuevo en unos segundos",
+    "unavailable": ERRORS[errors.Unavailable],
+    "internal_error": "Error interno del gateway",
+}
+LABELS.update({"contacts": "Contactos", "fields": "Campos", "opted_out": "Baja"})

@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 MAX_PAGE = 1000
-#: Who put a number on the list: a handset's keyword, the REST API, or the CLI.
-SOURCES = frozenset({"inbound", "api", "cli"})
+#: Who put a number on the list: a handset's keyword, the REST API, the CLI or the panel.
+SOURCES = frozenset({"inbound", "api", "cli", "panel"})
 _E164 = re.compile(r"\+[0-9]{8,15}")
 #: The error of a scheduled message withdrawn because its number opted out.
 WITHDRAWN = "opted_out"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import random
 import secrets
 import socket
@@ -258,3 +259,31 @@ def signature(key: str, body: bytes, timestamp: int) -> str:
     """The ``Centauro-Signature`` header value for ``body`` sent at ``timestamp``."""
     mac = hmac.new(key.encode("utf-8"), b"%d.%s" % (timestamp, body), hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+# -- the panel's extras ---------------------------------------------------------------------
+
+#: The event of a test delivery a customer asks for from the panel.
+TEST_EVENT = "webhook.test"
+
+
+def send_test(conn: Connection, account_id: int, webhook_id: int, now: datetime) -> None:
+    """Queue one ``webhook.test`` delivery to the account's webhook, signed and retried
+    like any event, so its receiver can be checked end to end."""
+    hook = store.get(conn, account_id, webhook_id)
+    if hook is None:
+        raise NotFound(f"webhook {webhook_id}")
+    body = json.dumps(
+        {"event": TEST_EVENT, "created_at": now.isoformat(), "data": {"webhook_id": str(hook.id)}},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    delivery = store.NewDelivery(account_id, hook.id, hook.url, TEST_EVENT, body)
+    store.insert_deliveries(conn, [delivery], now)
+
+
+def recent_deliveries(
+    conn: Connection, *, before_id: int | None, limit: int, status: str | None = None
+) -> list[store.LoggedDelivery]:
+    """Every account's deliveries, newest first (the operator's log)."""
+    return store.recent(conn, before_id=before_id, limit=limit, status=status)

@@ -510,3 +510,36 @@ panel_settings = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# -- contact lists (a customer's phonebook; a campaign's audience) ----------------------
+
+#: A customer's named list of contacts. ``fields`` is the JSON array of its extra
+#: columns in file order, so an export writes them back in the order they came.
+contact_lists = Table(
+    "contact_lists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("fields", Text, nullable=False, server_default="[]"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+#: One contact of a list: its number normalised to E.164 (unique in the list), a name,
+#: and its extra fields as a JSON object {column: text}.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("list_id", ForeignKey("contact_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("fields", Text, nullable=False, server_default="{}"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("list_id", "number"),
+    sqlite_autoincrement=True,
+)

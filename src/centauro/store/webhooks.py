@@ -360,3 +360,36 @@ def cleanup(conn: Connection, *, before: datetime, limit: int = 5000) -> int:
         f"DELETE FROM webhook_deliveries WHERE id {sql.in_list(conn)}",  # noqa: S608
         {"ids": sql.list_param(conn, old)},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDelivery:
+    """One delivery in the operator's log: whose, where, and how it went."""
+
+    id: int
+    account_id: int
+    webhook_id: int | None
+    url: str
+    event: str
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    due_at: datetime
+
+
+def recent(
+    conn: Connection, *, before_id: int | None, limit: int, status: str | None = None
+) -> list[LoggedDelivery]:
+    """Every account's deliveries, newest first, below ``before_id`` (maybe of one status)."""
+    rows = sql.fetchall(
+        conn,
+        "SELECT id, account_id, webhook_id, url, event, status, attempts, last_status, "
+        "last_error, created_at, delivered_at, due_at FROM webhook_deliveries "
+        "WHERE id < :before AND (:status = '' OR status = :status) "
+        "ORDER BY id DESC LIMIT :limit",
+        {"before": before_id or 2**62, "limit": limit, "status": status or ""},
+    )
+    return [LoggedDelivery(*r[:9], *(sql.unstamp(v) for v in r[9:12])) for r in rows]

@@ -20,7 +20,18 @@ from starlette.types import ASGIApp
 
 from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
-from centauro.web import auth, customer, messages, operator, texts
+from centauro.web import (
+    auth,
+    carriers,
+    contacts,
+    customer,
+    hooks,
+    live,
+    messages,
+    operator,
+    records,
+    texts,
+)
 from centauro.web.headers import SecurityHeaders
 from centauro.web.render import page, redirect
 from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
@@ -74,8 +85,13 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             Route("/", home, methods=["GET"]),
             *auth.routes,
             *operator.routes,
+            *carriers.routes,
             *messages.routes,
             *customer.routes,
+            *contacts.routes,
+            *hooks.routes,
+            *records.routes,
+            *live.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={

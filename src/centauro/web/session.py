@@ -91,13 +91,13 @@ async def require(request: Request, *, operator: bool | None = None) -> Visitor:
     return v
 
 
-async def form(request: Request, seed: str) -> FormData:
+async def form(request: Request, seed: str, *, max_fields: int = MAX_FORM_FIELDS) -> FormData:
     """The posted form, after checking its CSRF token against ``seed``.
 
     NUL characters are dropped from every value: no field means anything with one, and
     PostgreSQL refuses them in text (an error, not an answer, if they reached a query).
     """
-    data = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    data = await request.form(max_files=0, max_fields=max_fields)
     key = await signing_key(request)
     given = str(data.get("csrf") or "")
     if not seed or not secrets.compare_digest(given, panel_auth.csrf_token(key, seed)):

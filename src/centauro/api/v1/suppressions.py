@@ -60,7 +60,7 @@ class SuppressionIn(BaseModel):
 
 class SuppressionOut(BaseModel):
     number: str = Field(description="E.164", examples=["+584141234567"])
-    source: str = Field(description="`inbound` (BAJA/STOP), `api` or `cli`")
+    source: str = Field(description="`inbound` (BAJA/STOP), `api`, `cli` or `panel`")
     created_at: datetime
 
 
