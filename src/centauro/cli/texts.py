@@ -90,6 +90,13 @@ FIRST_OPERATOR = (
     "(un solo uso, vence en 72 horas):\n{link}"
 )
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
+WORKERS = "{workers} procesos de trabajo; el primero también entrega los mensajes."
+SQLITE_IN_USE = (
+    "Otro `centauro serve` está usando {path}. SQLite admite un solo servidor por archivo "
+    "(use --workers para aprovechar varios núcleos, o PostgreSQL para varios servidores)."
+)
+CANNOT_LISTEN = "No se pudo escuchar en {host}:{port}: {error}"
+WORKER_START_FAILED = "Un proceso de trabajo no pudo iniciar; el registro de arriba dice por qué."
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "
     "CENTAURO_CLIENT_SECRET."
