@@ -73,7 +73,7 @@ class Server:
         ).stdout
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded, shared machine starts slowly
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{self.base_url}/health", timeout=1) as r:

@@ -32,19 +32,22 @@ FIGURES = {
 
 
 def run(script: str, workers: str, pythonpath: str | None, extra: list[str]) -> str:
+    """One run's output; a failed run (a slow start on a busy machine) is tried once more."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    result = subprocess.run(
-        [sys.executable, str(HERE / script), "--runs", "1", "--workers", workers, *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"{script} --workers {workers} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, str(HERE / script), "--runs", "1", "--workers", workers, *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode == 0:
+            return result.stdout
+        print(f"{script} --workers {workers} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+    return ""
 
 
 def main() -> None:
@@ -66,7 +69,7 @@ def main() -> None:
                 found = re.search(pattern, out)
                 if found:
                     seen[name][figure].append(float(found.group(1).replace(",", "")))
-            print(f"round {round_ + 1} {name}: done", file=sys.stderr, flush=True)
+            print(f"round {round_ + 1} {name}:\n{out}", file=sys.stderr, flush=True)
     base = configs[0][0]
     print("| figure | " + " | ".join(c[0] for c in configs) + " |")
     print("|---|" + "---|" * len(configs))

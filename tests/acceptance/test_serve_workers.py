@@ -236,3 +236,13 @@ def test_a_second_serve_on_the_same_sqlite_file_refuses_in_spanish(
     assert "Otro `centauro serve` está usando" in said, said
     assert "Traceback" not in said
     assert len(who_answers(sqlite_workers)) == 2  # the first one still serves
+
+
+def test_a_negative_worker_count_is_refused_in_spanish(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    env = {"CENTAURO_WORKERS": "-1"}
+    result = run_cli(url, "serve", "--port", str(free_port()), env=env, check=False, timeout=60)
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())
+    assert "CENTAURO_WORKERS=-1 no es válido" in said, said
+    assert "Traceback" not in said

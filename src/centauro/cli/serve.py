@@ -84,6 +84,8 @@ def serve(
         _ensure_demo(ctx)
         _ensure_operator(ctx, f"http://{host}:{port}")
     serving = texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url))
+    if s.workers < 0:
+        output.fail(texts.BAD_WORKERS.format(value=s.workers), code=2)
     count = s.workers or default_workers()
     if count > 1:
         _serve_workers(ctx, s, (host, port, serving), count, access_log, smpp_port)

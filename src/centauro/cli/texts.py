@@ -95,6 +95,7 @@ SQLITE_IN_USE = (
     "Otro `centauro serve` está usando {path}. SQLite admite un solo servidor por archivo "
     "(use --workers para aprovechar varios núcleos, o PostgreSQL para varios servidores)."
 )
+BAD_WORKERS = "CENTAURO_WORKERS={value} no es válido: use 1 o más (0: uno por CPU)."
 CANNOT_LISTEN = "No se pudo escuchar en {host}:{port}: {error}"
 WORKER_START_FAILED = "Un proceso de trabajo no pudo iniciar; el registro de arriba dice por qué."
 MISSING_CLIENT_ENV = (
