@@ -246,3 +246,15 @@ def test_a_negative_worker_count_is_refused_in_spanish(tmp_path: Path) -> None:
     said = " ".join(result.stderr.split())
     assert "CENTAURO_WORKERS=-1 no es válido" in said, said
     assert "Traceback" not in said
+
+
+def test_a_worker_that_cannot_start_stops_serve_instead_of_restarting_forever(
+    tmp_path: Path,
+) -> None:
+    """An empty file with ``--no-migrate``: every worker's start fails the same way."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    port = str(free_port())
+    args = ("serve", "--workers", "2", "--no-migrate", "--port", port)
+    result = run_cli(url, *args, check=False, timeout=60)
+    assert result.returncode == 1
+    assert "Un proceso de trabajo no pudo iniciar" in " ".join(result.stderr.split())

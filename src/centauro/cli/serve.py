@@ -88,7 +88,7 @@ def serve(
         output.fail(texts.BAD_WORKERS.format(value=s.workers), code=2)
     count = s.workers or default_workers()
     if count > 1:
-        _serve_workers(ctx, s, (host, port, serving), count, access_log, smpp_port)
+        _serve_workers(ctx, s, (host, port, serving), count, (access_log, migrate_db), smpp_port)
         return
     output.console.print(serving, soft_wrap=True)
     try:
@@ -113,7 +113,7 @@ def _serve_workers(
     s: Settings,
     where: tuple[str, int, str],
     count: int,
-    access_log: bool,
+    flags: tuple[bool, bool],
     smpp_port: int | None,
 ) -> None:
     """Run ``count`` worker processes behind one port (cli/workers.py)."""
@@ -124,7 +124,9 @@ def _serve_workers(
         Sealer(s.secret_key)  # refused here, once, rather than by every worker
     except CentauroError as exc:
         output.fail(exc, code=2)
-    upgrade(ctx)
+    access_log, migrate_db = flags
+    if migrate_db:  # once here; the workers only check the schema is current
+        upgrade(ctx)
     lock = None
     if s.database_url.startswith("sqlite"):
         try:

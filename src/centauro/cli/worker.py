@@ -97,6 +97,8 @@ def run(spec: WorkerSpec, settings: Settings) -> int:
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except SystemExit as exc:  # uvicorn's own exit, e.g. status 3 when the app cannot start
+        return exc.code if isinstance(exc.code, int) else 1
     except Exception:
         logging.getLogger("centauro.workers").exception(
             "worker_failed", extra={"action": "worker_failed", "worker": spec.index}
