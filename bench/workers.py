@@ -61,12 +61,14 @@ def main() -> None:
     seen: dict[str, dict[str, list[float]]] = {c[0]: {f: [] for f in FIGURES} for c in configs}
     for round_ in range(args.rounds):
         for name, workers, *path in configs:
-            out = run("core_api.py", workers, path[0] if path else None, ["--gets", args.gets])
-            out += run(
-                "e2e_smpp.py", workers, path[0] if path else None, ["--n", args.n, "--no-receipts"]
-            )
-            for figure, (_, pattern) in FIGURES.items():
-                found = re.search(pattern, out)
+            where = path[0] if path else None
+            outs = {
+                "core_api.py": run("core_api.py", workers, where, ["--gets", args.gets]),
+                "e2e_smpp.py": run("e2e_smpp.py", workers, where, ["--n", args.n, "--no-receipts"]),
+            }
+            out = "".join(outs.values())
+            for figure, (script, pattern) in FIGURES.items():
+                found = re.search(pattern, outs[script])
                 if found:
                     seen[name][figure].append(float(found.group(1).replace(",", "")))
             print(f"round {round_ + 1} {name}:\n{out}", file=sys.stderr, flush=True)

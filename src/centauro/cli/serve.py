@@ -144,7 +144,8 @@ def _serve_workers(
     smpp_host = s.smpp_host or host
     if smpp:
         output.console.print(texts.SMPP_SERVING.format(host=smpp_host, port=smpp), soft_wrap=True)
-    output.console.print(texts.WORKERS.format(workers=count))
+    shape = texts.WORKERS if s.dispatcher else texts.WORKERS_NO_DELIVERY
+    output.console.print(shape.format(workers=count))
     parent = Parent(
         sock,
         workers=count,

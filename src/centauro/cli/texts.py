@@ -90,7 +90,8 @@ FIRST_OPERATOR = (
     "(un solo uso, vence en 72 horas):\n{link}"
 )
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
-WORKERS = "{workers} procesos de trabajo; el primero también entrega los mensajes."
+WORKERS = "{workers} procesos de trabajo: uno entrega los mensajes, los demás atienden HTTP."
+WORKERS_NO_DELIVERY = "{workers} procesos de trabajo atienden HTTP (sin entrega de mensajes)."
 SQLITE_IN_USE = (
     "Otro `centauro serve` está usando {path}. SQLite admite un solo servidor por archivo "
     "(use --workers para aprovechar varios núcleos, o PostgreSQL para varios servidores)."

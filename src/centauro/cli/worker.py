@@ -31,6 +31,7 @@ class WorkerSpec:
     parent: int  #: the parent's pid: we exit if it is gone before we could watch it
     fd: int  #: the listening HTTP socket
     delivers: bool  #: runs the dispatcher, scheduler, webhook sender and SMPP server
+    http: bool  #: accepts on the HTTP socket (the delivering worker does not)
     lock_held: bool  #: the parent holds the SQLite serve lock for us
     wake_read: int
     wake_write: int
@@ -96,7 +97,7 @@ def run(spec: WorkerSpec, settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=[sock] if spec.http else [])
     except SystemExit as exc:  # uvicorn's own exit, e.g. status 3 when the app cannot start
         return exc.code if isinstance(exc.code, int) else 1
     except Exception:

@@ -3,8 +3,9 @@
 The parent binds the HTTP socket, takes the SQLite serve lock (its workers inherit both),
 imports the server stack and forks N workers (:mod:`centauro.cli.worker`); it starts no
 thread, event loop or database connection of its own, so a fork is safe. Worker
-0 delivers (dispatcher, scheduler, webhook sender, presence, SMPP server); every worker
-answers HTTP on the shared socket. A worker that dies is started again after a backoff;
+0 delivers (dispatcher, scheduler, webhook sender, presence, SMPP server) and answers no
+HTTP; workers 1..N-1 answer HTTP on the shared socket (with delivery switched off, every
+worker answers HTTP). A worker that dies is started again after a backoff;
 the workers die with the parent (``PR_SET_PDEATHSIG``); SIGINT/SIGTERM stop them all
 within :data:`STOP_SECONDS`. docs/architecture.md says why this shape.
 """
@@ -128,6 +129,7 @@ class Parent:
             parent=os.getpid(),
             fd=sock.fileno(),
             delivers=settings.dispatcher,
+            http=not settings.dispatcher,
             lock_held=lock is not None,
             wake_read=wake_read,
             wake_write=wake_write,
@@ -137,7 +139,9 @@ class Parent:
         )
         self._slots: list[_Slot] = []
         for index in range(workers):
-            spec = base if index == 0 else replace(base, index=index, delivers=False, smpp_port=0)
+            spec = base
+            if index:
+                spec = replace(base, index=index, delivers=False, http=True, smpp_port=0)
             self._slots.append(_Slot(spec, replace(settings, dispatcher=spec.delivers)))
         self._stopping = False
 
