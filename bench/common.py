@@ -39,18 +39,28 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def pids(self) -> list[int]:
+        """The server process and its workers (``serve --workers N``)."""
+        return [self.process.pid, *children(self.process.pid)]
+
     def peak_rss_mb(self) -> float:
-        """Peak resident memory of the server process so far (VmHWM)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """Peak resident memory of the largest server process so far (VmHWM)."""
+        peaks = [float("nan")]
+        for pid in self.pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks[1:], default=peaks[0])
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        """CPU seconds of the server process and its live workers."""
         ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        total = 0.0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
 
     def cli(self, *args: str) -> str:
         return subprocess.run(
@@ -63,7 +73,7 @@ class Server:
         ).stdout
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded, shared machine starts slowly
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{self.base_url}/health", timeout=1) as r:
@@ -89,6 +99,21 @@ class Server:
                 self.process.kill()
 
 
+def children(parent: int) -> list[int]:
+    """Live processes whose parent is ``parent`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdecimal():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == parent and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 def _spawn(workdir: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     with (workdir / "serve.log").open("ab") as log:
         return subprocess.Popen(
@@ -100,12 +125,16 @@ def _spawn(workdir: Path, env: dict[str, str], port: int) -> subprocess.Popen[by
         )
 
 
-def start_server(db_url: str | None = None, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    db_url: str | None = None, extra_env: dict[str, str] | None = None, *, workers: int = 0
+) -> Server:
+    """``serve`` with ``workers`` processes (0: its default, one per CPU)."""
     workdir = Path(tempfile.mkdtemp(prefix="centauro-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTAURO_")}
     env["CENTAURO_DATABASE_URL"] = db_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     env["CENTAURO_LOG_LEVEL"] = "WARNING"
     env["CENTAURO_RATE_LIMIT"] = "0"  # one account sends everything: no per-account cap
+    env["CENTAURO_WORKERS"] = str(workers)
     env.update(extra_env or {})
     port = free_port()
     server = Server(_spawn(workdir, env, port), port, workdir, env)

@@ -55,9 +55,10 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--gets", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=0, help="serve --workers (0: default)")
     args = parser.parse_args()
 
-    server = start_server(args.db)
+    server = start_server(args.db, workers=args.workers)
     host = f"127.0.0.1:{server.port}"
     try:
         bulk_rates: list[float] = []
@@ -119,7 +120,7 @@ def main() -> None:
                 f"GET /http/ single sends, {args.concurrency} clients", "msg/s", get_rates
             )
         )
-        print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
+        print(f"peak RSS of centauro serve (largest process): {server.peak_rss_mb():.0f} MB")
         print(f"server CPU seconds: {server.cpu_seconds():.1f}")
     finally:
         server.stop()

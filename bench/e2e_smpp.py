@@ -186,9 +186,11 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--receipt-hold", type=float, default=8.0)
+    parser.add_argument("--no-receipts", action="store_true", help="skip the receipt burst")
+    parser.add_argument("--workers", type=int, default=0, help="serve --workers (0: default)")
     args = parser.parse_args()
 
-    server = start_server()
+    server = start_server(workers=args.workers)
     sim_port = free_port()
     sim = start_sim(server.workdir, sim_port)
     try:
@@ -236,8 +238,10 @@ def main() -> None:
             f"smsc-sim accepted {stats.get('submit_accepted')} submit_sm for {total} messages, "
             f"{stats.get('duplicates', 0)} duplicates; receipts acked {stats.get('receipts_acked')}"
         )
-        print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
+        print(f"peak RSS of centauro serve (largest process): {server.peak_rss_mb():.0f} MB")
         print(f"server CPU seconds: {server.cpu_seconds():.1f}")
+        if args.no_receipts:
+            return
         sim.terminate()
         sim.wait(timeout=10)
         sim = start_sim(server.workdir, sim_port, dlr_delay=args.receipt_hold)

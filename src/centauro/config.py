@@ -101,6 +101,8 @@ class Settings:
     mo_reassembly_seconds: float = 300.0
     #: Run the delivery dispatcher inside ``serve``.
     dispatcher: bool = True
+    #: Processes ``serve`` runs on one port (``--workers``); 0: one per CPU.
+    workers: int = 0
     #: Let webhooks (and callback URLs) target loopback, private and link-local
     #: addresses. Off in production: the gateway would POST into the operator's network.
     webhook_allow_private: bool = False

@@ -4,11 +4,15 @@ stopped together. The API and the CLI's ``serve`` hold one of these.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import functools
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, TypeVar
 
@@ -32,13 +36,35 @@ from centauro.store.writer import Writer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Seconds a new ``serve`` waits for the SQLite serve lock before refusing: the workers
+#: of a ``serve`` killed a moment ago hold it until they are gone too.
+SERVE_LOCK_WAIT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Siblings:
+    """What a worker of ``serve --workers N`` shares with its parent and siblings.
+
+    ``lock_held``: the parent holds the SQLite serve lock for all of them (so the
+    delivering worker is alone among dispatchers). ``wake_write``: a non-blocking pipe to
+    the delivering worker, written when this one queued messages; ``wake_read``: its read
+    end, in the delivering worker (woken at once rather than at its next poll).
+    """
+
+    lock_held: bool = False
+    wake_write: int | None = None
+    wake_read: int | None = None
+
 
 class Gateway:
     """Everything ``centauro serve`` runs in one process."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, migrate: bool = True, siblings: Siblings | None = None
+    ) -> None:
         self.settings = settings
         self._migrate = migrate
+        self.siblings = siblings or Siblings()
         self.db: Database | None = None
         self.writer: Writer | None = None
         self.inbox: BufferedInbox | None = None
@@ -67,8 +93,11 @@ class Gateway:
 
     async def _start_parts(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
-        if make_url(s.database_url).get_backend_name() == "sqlite":
-            self._serve_lock = sqlite_serve_lock(s.database_url)
+        sqlite = make_url(s.database_url).get_backend_name() == "sqlite"
+        if sqlite and not self.siblings.lock_held:
+            self._serve_lock = await anyio.to_thread.run_sync(
+                functools.partial(sqlite_serve_lock, s.database_url, wait=SERVE_LOCK_WAIT)
+            )
             push_stop(stack, "serve_lock", self._release_lock)
         db = self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
         push_stop(stack, "database", lambda: _sync(db.dispose))
@@ -84,7 +113,7 @@ class Gateway:
         presence = self.presence = Presence(
             writer,
             worker_id=new_worker_id(),
-            alone=self._serve_lock is not None,
+            alone=self._serve_lock is not None or (sqlite and self.siblings.lock_held),
             heartbeat=s.heartbeat_seconds,
             stale_after=timedelta(seconds=s.worker_stale_seconds),
         )
@@ -117,12 +146,29 @@ class Gateway:
         )
         dispatcher.start()
         push_stop(stack, "dispatcher", dispatcher.stop)
+        if self.siblings.wake_read is not None:
+            self._listen_for_siblings(self.siblings.wake_read, dispatcher, stack)
         scheduler = self.scheduler = Scheduler(writer, dispatcher.wake)
         scheduler.start()
         push_stop(stack, "scheduler", scheduler.stop)
         webhooks = self.webhooks = sender_for(s, writer, presence.worker_id)
         webhooks.start()
         push_stop(stack, "webhooks", webhooks.stop)
+
+    def _listen_for_siblings(
+        self, fd: int, dispatcher: Dispatcher, stack: contextlib.AsyncExitStack
+    ) -> None:
+        """Wake the dispatcher when a sibling worker queued messages (a byte on ``fd``)."""
+        loop = asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                os.read(fd, 4096)
+            dispatcher.wake()
+
+        loop.add_reader(fd, readable)
+        push_stop(stack, "sibling_wake", lambda: _sync(lambda: loop.remove_reader(fd)))
 
     async def stop(self) -> None:
         """Stop the started parts in reverse order; a failing step is logged, the rest run."""
@@ -173,9 +219,13 @@ class Gateway:
         return True
 
     def queued(self) -> None:
-        """Tell the dispatcher that new messages wait."""
+        """Tell the dispatcher that new messages wait (in this process or a sibling's)."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+        elif self.siblings.wake_write is not None:
+            # A full pipe already holds a wake-up: nothing is lost by dropping this one.
+            with contextlib.suppress(BlockingIOError, InterruptedError, BrokenPipeError):
+                os.write(self.siblings.wake_write, b"w")
 
 
 def push_stop(
@@ -199,21 +249,29 @@ async def _sync(fn: Callable[[], object]) -> None:
     fn()
 
 
-def sqlite_serve_lock(database_url: str) -> IO[bytes]:
+def sqlite_serve_lock(database_url: str, *, wait: float = 0.0) -> IO[bytes]:
     """Hold ``<file>.serve.lock`` for as long as we serve: one ``serve`` per SQLite file.
 
     SQLite is the one-machine, one-process store; a second ``serve`` on the same file
     would compete for the write lock and could not tell our claims from a dead
-    process's. With the lock held we know every other worker row is stale.
+    process's. With the lock held we know every other worker row is stale. ``serve
+    --workers N`` takes it in the parent and its workers inherit it, so it is free only
+    once every process of that ``serve`` is gone; ``wait`` seconds are given for that.
     """
     path = make_url(database_url).database or ""
     handle = open(f"{path}.serve.lock", "ab")  # noqa: SIM115 - held until stop()
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+        else:
+            return handle
         handle.close()
         raise Unavailable(
             f"another `centauro serve` is using {path}; SQLite takes one server process "
             "(use PostgreSQL to run several)"
         ) from None
-    return handle

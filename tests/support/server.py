@@ -28,6 +28,10 @@ def cli_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTAURO_")}
     env["CENTAURO_DATABASE_URL"] = database_url
     env["PYTHONUNBUFFERED"] = "1"
+    # One process unless a test asks for workers: per-process state (sign-in lockouts,
+    # rate buckets) is what many tests count on; tests/acceptance/test_serve_workers.py
+    # runs the default's shape.
+    env["CENTAURO_WORKERS"] = "1"
     env.update(extra or {})
     return env
 

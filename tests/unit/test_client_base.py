@@ -526,6 +526,7 @@ def _problem(status: int, code: str, **extra: Any) -> bytes:
         (422, "missing_parameter", MissingParameters),
         (429, "rate_limited", RateLimited),
         (503, "unavailable", ServiceUnavailable),
+        (503, "store_unavailable", ServiceUnavailable),
         (500, "internal_error", ServiceUnavailable),
         (418, "teapot", APIError),
     ],

@@ -16,7 +16,7 @@ from centauro.api.guard import Guard
 from centauro.api.limits import BodySizeLimit
 from centauro.api.v1 import problems
 from centauro.config import Settings
-from centauro.runtime import Gateway
+from centauro.runtime import Gateway, Siblings
 from centauro.service.sealing import Sealer
 from centauro.web.app import create_panel
 
@@ -28,11 +28,16 @@ Door = Callable[[Gateway], AbstractAsyncContextManager[object]]
 
 
 def create_app(
-    settings: Settings | None = None, *, migrate: bool = True, doors: Sequence[Door] = ()
+    settings: Settings | None = None,
+    *,
+    migrate: bool = True,
+    doors: Sequence[Door] = (),
+    siblings: Siblings | None = None,
 ) -> ASGIApp:
-    """Build the app; the gateway (and other ``doors``) start and stop with the lifespan."""
+    """Build the app; the gateway (and other ``doors``) start and stop with the lifespan.
+    ``siblings``: what a worker of ``serve --workers N`` shares with the others."""
     settings = settings or Settings.from_env()
-    gateway = Gateway(settings, migrate=migrate)
+    gateway = Gateway(settings, migrate=migrate, siblings=siblings)
     sealer = Sealer(settings.secret_key)
 
     @asynccontextmanager

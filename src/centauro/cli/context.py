@@ -104,6 +104,15 @@ def database(ctx: typer.Context, *, as_json: bool = False) -> Iterator[Database]
         db.dispose()
 
 
+def upgrade(ctx: typer.Context) -> None:
+    """Apply pending migrations once, before ``serve --workers N`` starts its workers
+    (each worker then only checks the schema is current)."""
+    from centauro.store import migrate
+
+    with database(ctx) as db:
+        migrate.upgrade(db)
+
+
 def check_reachable(ctx: typer.Context) -> None:
     """Reach the store once, or fail in one Spanish line with the masked URL: ``serve``
     calls it first, since inside the app's start the same failure was a traceback."""

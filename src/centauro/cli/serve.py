@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from centauro.cli import output, texts
-from centauro.cli.context import check_reachable, now, settings, transaction
+from centauro.cli.context import check_reachable, now, settings, transaction, upgrade
+from centauro.cli.workers import Parent, StartupFailed, bind, default_workers
 from centauro.config import masked_url
 from centauro.domain.errors import CentauroError
 
@@ -56,6 +57,16 @@ def serve(
             help="Puerto del servidor SMPP para clientes (0: ninguno). [env: CENTAURO_SMPP_PORT]",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Procesos que comparten el puerto y la base de datos (por defecto: uno por "
+            "CPU; 1: un solo proceso). [env: CENTAURO_WORKERS]",
+        ),
+    ] = None,
 ) -> None:
     """Ejecuta el gateway: API compatible CentauroSMS v1.2 + despacho de mensajes."""
     import uvicorn
@@ -64,7 +75,7 @@ def serve(
     from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.logs import FORMATS, configure_logging
 
-    s = settings(ctx, log_format=log_format)
+    s = settings(ctx, log_format=log_format, workers=workers)
     if s.log_format not in FORMATS:
         output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
     configure_logging(s.log_level, s.log_format)
@@ -72,9 +83,14 @@ def serve(
     if demo:
         _ensure_demo(ctx)
         _ensure_operator(ctx, f"http://{host}:{port}")
-    output.console.print(
-        texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
-    )
+    serving = texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url))
+    if s.workers < 0:
+        output.fail(texts.BAD_WORKERS.format(value=s.workers), code=2)
+    count = s.workers or default_workers()
+    if count > 1:
+        _serve_workers(ctx, s, (host, port, serving), count, (access_log, migrate_db), smpp_port)
+        return
+    output.console.print(serving, soft_wrap=True)
     try:
         app = create_app(s, migrate=migrate_db, doors=_smpp_door(s, host, smpp_port))
     except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
@@ -90,6 +106,59 @@ def serve(
         timeout_graceful_shutdown=10,
         log_config=None,
     )
+
+
+def _serve_workers(
+    ctx: typer.Context,
+    s: Settings,
+    where: tuple[str, int, str],
+    count: int,
+    flags: tuple[bool, bool],
+    smpp_port: int | None,
+) -> None:
+    """Run ``count`` worker processes behind one port (cli/workers.py)."""
+    from centauro.runtime import SERVE_LOCK_WAIT, sqlite_serve_lock
+    from centauro.service.sealing import Sealer
+
+    try:
+        Sealer(s.secret_key)  # refused here, once, rather than by every worker
+    except CentauroError as exc:
+        output.fail(exc, code=2)
+    access_log, migrate_db = flags
+    if migrate_db:  # once here; the workers only check the schema is current
+        upgrade(ctx)
+    lock = None
+    if s.database_url.startswith("sqlite"):
+        try:
+            lock = sqlite_serve_lock(s.database_url, wait=SERVE_LOCK_WAIT)
+        except CentauroError:
+            path = s.database_url.split(":///", 1)[-1]
+            output.fail(texts.SQLITE_IN_USE.format(path=path))
+    host, port, serving = where
+    try:
+        sock = bind(host, port, wait=SERVE_LOCK_WAIT)
+    except OSError as exc:
+        output.fail(texts.CANNOT_LISTEN.format(host=host, port=port, error=exc.strerror))
+    output.console.print(serving, soft_wrap=True)
+    smpp = s.smpp_port if smpp_port is None else smpp_port
+    smpp_host = s.smpp_host or host
+    if smpp:
+        output.console.print(texts.SMPP_SERVING.format(host=smpp_host, port=smpp), soft_wrap=True)
+    shape = texts.WORKERS if s.dispatcher else texts.WORKERS_NO_DELIVERY
+    output.console.print(shape.format(workers=count))
+    parent = Parent(
+        sock,
+        workers=count,
+        settings=s,
+        lock=lock,
+        access_log=access_log,
+        smpp_host=smpp_host,
+        smpp_port=smpp,
+    )
+    try:
+        parent.run()
+    except StartupFailed:
+        output.fail(texts.WORKER_START_FAILED)
 
 
 def _smpp_door(s: Settings, host: str, port: int | None) -> list[Door]:

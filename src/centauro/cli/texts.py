@@ -90,6 +90,15 @@ FIRST_OPERATOR = (
     "(un solo uso, vence en 72 horas):\n{link}"
 )
 SERVING = "Centauro escuchando en http://{host}:{port}  (base de datos: {db})"
+WORKERS = "{workers} procesos de trabajo: uno entrega los mensajes, los demás atienden HTTP."
+WORKERS_NO_DELIVERY = "{workers} procesos de trabajo atienden HTTP (sin entrega de mensajes)."
+SQLITE_IN_USE = (
+    "Otro `centauro serve` está usando {path}. SQLite admite un solo servidor por archivo "
+    "(use --workers para aprovechar varios núcleos, o PostgreSQL para varios servidores)."
+)
+BAD_WORKERS = "CENTAURO_WORKERS={value} no es válido: use 1 o más (0: uno por CPU)."
+CANNOT_LISTEN = "No se pudo escuchar en {host}:{port}: {error}"
+WORKER_START_FAILED = "Un proceso de trabajo no pudo iniciar; el registro de arriba dice por qué."
 MISSING_CLIENT_ENV = (
     "Faltan variables de entorno: {names}. Defina CENTAURO_URL, CENTAURO_CLIENT_ID y "
     "CENTAURO_CLIENT_SECRET."

@@ -9,7 +9,7 @@ The tree (compat code | REST status and problem code)::
     └── APIError(code, message)       the gateway refused the request
         ├── MissingParameters         300 | 422 missing_parameter
         ├── InvalidCredentials        301 | 401 unauthorized
-        ├── ServiceUnavailable        302 | 503 unavailable, 500 internal_error
+        ├── ServiceUnavailable        302 | 503 unavailable/store_unavailable, 500 internal_error
         ├── MissingOperation          303
         ├── InvalidParameters         304 | 422 validation_error, invalid_*, no_valid_recipient
         │   └── PayloadTooLarge             413 too_many_recipients, payload_too_large
@@ -250,6 +250,7 @@ _BY_PROBLEM: dict[str, type[_Coded]] = {
     "missing_parameter": MissingParameters,
     "unauthorized": InvalidCredentials,
     "unavailable": ServiceUnavailable,
+    "store_unavailable": ServiceUnavailable,
     "internal_error": ServiceUnavailable,
     "too_many_recipients": PayloadTooLarge,
     "payload_too_large": PayloadTooLarge,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -28,6 +29,11 @@ from centauro.connectors.base import (
     SubmitOutcome,
 )
 from centauro.domain.states import MessageState
+
+log = logging.getLogger(__name__)
+#: Seconds before receipts the inbox could not store (the store was away) are offered
+#: again, as a carrier resends a deliver_sm we did not acknowledge.
+RECEIPT_RETRY_SECONDS = 1.0
 
 _OUTCOME_BY_SUFFIX = {
     "9999998": (MessageState.UNDELIVERED, "sandbox: handset unreachable"),
@@ -100,9 +106,21 @@ class SandboxConnector:
                 batch.append(self._due.popleft()[1])
             assert self._inbox is not None
             done_at = datetime.now(UTC)
-            await self._inbox.receipts(
-                [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in batch]
-            )
+            try:
+                await self._inbox.receipts(
+                    [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in batch]
+                )
+            except Exception as exc:  # noqa: BLE001 - kept and offered again, as a carrier does
+                log.warning(
+                    "sandbox_receipts_deferred",
+                    extra={
+                        "action": "receipts_deferred",
+                        "receipts": len(batch),
+                        "error": repr(exc),
+                    },
+                )
+                retry = time.monotonic() + RECEIPT_RETRY_SECONDS
+                self._due.extendleft((retry, r) for r in reversed(batch))
 
     def status(self) -> ConnectorStatus:
         return ConnectorStatus(

@@ -19,7 +19,8 @@ The tree (a subclass's docstring is its default message)::
     ├── Conflict                        the record exists already or changed meanwhile
     ├── RateLimited                     too many requests; try again after a while
     │   └── SignInLocked                too many failed sign-ins (client id or address)
-    └── Unavailable                     the gateway cannot take work now (store down…)
+    └── Unavailable                     the gateway cannot take work now
+        └── StoreUnavailable            the message store cannot be reached (try again)
 
 Edges translate these into their own words: the compat API into codes 300–305,
 the REST API into problem+json, the CLI into Spanish messages and exit codes.
@@ -144,3 +145,7 @@ class SignInLocked(RateLimited):
 
 class Unavailable(CentauroError):
     """The gateway cannot take work now."""
+
+
+class StoreUnavailable(Unavailable):
+    """The message store cannot be reached or refused the work."""

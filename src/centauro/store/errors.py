@@ -7,11 +7,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
-from centauro.domain.errors import Unavailable
+from centauro.domain.errors import StoreUnavailable
 
-
-class StoreUnavailable(Unavailable):
-    """The message store cannot be reached or refused the work."""
+__all__ = ["StoreUnavailable", "is_transient", "wrap_errors"]
 
 
 def is_transient(error: BaseException) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,13 @@ def _smpp_server(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, 
         answer["smpp_server"] = report()
 
 
-SECTIONS: list[Section] = [_core, _connectors, _delivery, _smpp_server]
+def _process(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
+    """Which process answered (``serve --workers N`` runs several behind one port)."""
+    if viewer is Viewer.OPERATOR:
+        answer["process"] = {"pid": os.getpid(), "delivers": gw.dispatcher is not None}
+
+
+SECTIONS: list[Section] = [_core, _connectors, _delivery, _smpp_server, _process]
 
 
 def _connector(s: ConnectorStatus, viewer: Viewer) -> dict[str, Any]:

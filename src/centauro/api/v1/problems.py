@@ -38,7 +38,15 @@ _TABLE: dict[type[errors.CentauroError], tuple[int, str, str]] = {
     errors.Conflict: (409, "conflict", "Conflict"),
     errors.SignInLocked: (429, "sign_in_locked", "Too many failed sign-ins"),
     errors.RateLimited: (429, "rate_limited", "Too many requests"),
+    errors.StoreUnavailable: (503, "store_unavailable", "Store unavailable"),
     errors.Unavailable: (503, "unavailable", "Service unavailable"),
+}
+#: Seconds a client is asked to wait (``Retry-After``) when the store is away.
+STORE_RETRY_AFTER = 5
+#: Spanish details for the codes whose exception text is for the logs.
+_DETAILS = {
+    "store_unavailable": "La base de datos no responde en este momento; nada se aceptó. "
+    "Intente de nuevo en unos segundos.",
 }
 
 _HTTP_CODES = {
@@ -86,9 +94,11 @@ def from_error(error: errors.CentauroError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Basic realm="centauro"'
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    if isinstance(error, errors.StoreUnavailable):
+        headers["Retry-After"] = str(STORE_RETRY_AFTER)
     if isinstance(error, errors.InsufficientCredits) and error.needed:
         extra = {"needed": error.needed, "available": error.available}
-    return problem(status, code, title, str(error), headers=headers, **extra)
+    return problem(status, code, title, _DETAILS.get(code, str(error)), headers=headers, **extra)
 
 
 def install(app: FastAPI) -> None:

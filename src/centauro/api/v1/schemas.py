@@ -240,6 +240,11 @@ class SmppServerHealth(BaseModel):
     accounts: list[SmppClientHealth]
 
 
+class ProcessHealth(BaseModel):
+    pid: int = Field(description="The server process that answered")
+    delivers: bool = Field(description="Whether it runs the dispatcher (one per serve)")
+
+
 class Health(BaseModel):
     """Anonymous callers get ``status`` only; the rest needs credentials (docs/rest.md)."""
 
@@ -253,6 +258,9 @@ class Health(BaseModel):
     writer: WriterHealth | None = Field(None, description="Operator only: group-commit writer load")
     smpp_server: SmppServerHealth | None = Field(
         None, description="Operator only: present when this process runs the SMPP server"
+    )
+    process: ProcessHealth | None = Field(
+        None, description="Operator only: which process of `serve --workers N` answered"
     )
 
 
