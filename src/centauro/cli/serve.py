@@ -1,4 +1,4 @@
-"""``centauro serve``: the API and the delivery dispatcher in one process."""
+"""``centauro serve``: the API and the delivery dispatcher, in one process or by role."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ def serve(
             "o CENTAURO_LOG_FORMAT.",
         ),
     ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            metavar="all|api|delivery",
+            help="Qué hace este proceso: all (API y despacho), api (solo las puertas: nunca "
+            "abre binds) o delivery (binds y despacho; su puerto HTTP responde /health). "
+            "[env: CENTAURO_ROLE]",
+        ),
+    ] = None,
     smpp_port: Annotated[
         int | None,
         typer.Option(
@@ -62,11 +72,14 @@ def serve(
 
     from centauro.api.app import create_app
     from centauro.api.protocol import HttpLimits, protocol_for
+    from centauro.config import ROLES
     from centauro.logs import FORMATS, configure_logging
 
-    s = settings(ctx, log_format=log_format)
+    s = settings(ctx, log_format=log_format, role=role)
     if s.log_format not in FORMATS:
         output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
+    if s.role not in ROLES:
+        output.fail(texts.BAD_ROLE.format(value=s.role), code=2)
     configure_logging(s.log_level, s.log_format)
     check_reachable(ctx)
     if demo:
@@ -75,6 +88,7 @@ def serve(
     output.console.print(
         texts.SERVING.format(host=host, port=port, db=masked_url(s.database_url)), soft_wrap=True
     )
+    output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
     try:
         app = create_app(s, migrate=migrate_db, doors=_smpp_door(s, host, smpp_port))
     except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
