@@ -184,10 +184,10 @@ class Gateway:
 
         return await anyio.to_thread.run_sync(run)
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in a (group-committed) write transaction."""
+    async def write(self, fn: Callable[[Connection], T], *, order: int = -1) -> T:
+        """Run ``fn`` in a (group-committed) write transaction (``order``: Writer.run)."""
         assert self.writer is not None
-        return await self.writer.run(fn)
+        return await self.writer.run(fn, order=order)
 
     async def store_ok(self) -> bool:
         """Whether a read reaches our tables now (``SELECT 1`` alone passes on a database

@@ -15,6 +15,8 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from tests.support.php import php_field
 from tests.support.server import Account, ServerProcess, free_port, start_server
 from tests.support.smsc import SmscProcess, start_smsc
 from tests.support.stores import store_url
+from tests.support.webhook_receiver import receiving
 
 WINDOW = 32
 TOKEN = "op-bind-ownership-token"
@@ -226,3 +229,85 @@ def test_an_api_node_never_binds_and_health_names_the_owner(
         api.stop()
         if delivery is not None:
             delivery.stop()
+
+
+def test_scheduler_and_webhook_sender_do_each_job_once_with_two_processes(
+    pg: str, tmp_path: Path
+) -> None:
+    """Both processes run the scheduler and the webhook sender; only claims share work."""
+    fast = {"CENTAURO_WEBHOOK_ALLOW_PRIVATE": "1", "CENTAURO_WEBHOOK_POLL_SECONDS": "0.1"}
+    first = serve(pg, tmp_path, **fast)
+    second: ServerProcess | None = None
+    try:
+        second = serve(pg, tmp_path, **fast)
+        account = first.create_account(credits=100)
+        with receiving() as rx:
+            hook = httpx.post(
+                f"{first.base_url}/v1/webhooks",
+                auth=(account.client_id, account.client_secret),
+                json={"url": rx.url("/status"), "events": ["message.status"]},
+            )
+            assert hook.status_code == 201, hook.text
+            when = (datetime.now(UTC) + timedelta(seconds=20)).isoformat()
+            ids = []
+            for i in range(20):
+                gw = (first, second)[i % 2]
+                answer = httpx.post(
+                    f"{gw.base_url}/v1/messages",
+                    auth=(account.client_id, account.client_secret),
+                    json={"to": f"0414{i:07d}", "text": "Hola", "schedule_at": when},
+                )
+                assert answer.status_code == 202, answer.text
+                [message] = answer.json()["messages"]
+                assert message["status"] == "scheduled"
+                ids.append(message["id"])
+            rx.wait_for(lambda r: len(r.on("/status")) >= 40, 60, "sent + delivered of each")
+            time.sleep(2)  # a second look of both senders and both schedulers
+            events = Counter(
+                (r.json["data"]["id"], r.json["data"]["status"]) for r in rx.on("/status")
+            )
+            assert events == Counter({(i, s): 1 for i in ids for s in ("sent", "delivered")})
+            assert set(rx.deliveries().values()) == {1}
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_two_processes_charging_the_same_accounts_answer_every_send(
+    pg: str, tmp_path: Path
+) -> None:
+    """Each process's writer charges several accounts per transaction; in account order,
+    two such transactions wait for each other instead of deadlocking (which answered 302)."""
+    first = serve(pg, tmp_path, CENTAURO_RATE_LIMIT="0")
+    second: ServerProcess | None = None
+    try:
+        second = serve(pg, tmp_path, CENTAURO_RATE_LIMIT="0")
+        accounts = [first.create_account(credits=1000, name=f"Tienda {i}") for i in range(4)]
+        gateways = (first, second)
+
+        def sends(worker: int) -> list[str]:
+            answers = []
+            with httpx.Client(timeout=60) as client:
+                for i in range(worker, 800, 16):
+                    account = accounts[i % len(accounts)]
+                    answer = client.get(
+                        f"{gateways[i % 2].base_url}/http/",
+                        params={
+                            "client_id": account.client_id,
+                            "client_secret": account.client_secret,
+                            "client_opcion": "send_sms",
+                            "num": f"0412{i:07d}",
+                            "msg": "Hola",
+                        },
+                    )
+                    answers.append(answer.json()["status"])
+            return answers
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = Counter(s for answers in pool.map(sends, range(16)) for s in answers)
+        assert statuses == Counter({"200": 800})
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
