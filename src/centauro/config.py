@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///centauro.sqlite3"
+#: Process roles of ``centauro serve --role`` (docs/architecture.md, "Roles").
+ROLES = ("all", "api", "delivery")
 MASK = "***"
 
 #: ``scheme://user:password@`` anywhere in a text (a DSN echoed by a driver or a log line).
@@ -103,6 +105,13 @@ class Settings:
     dispatcher: bool = True
     #: Processes ``serve`` runs on one port (``--workers``); 0: one per CPU.
     workers: int = 0
+    #: What this process does: ``all`` (the API and delivery), ``api`` (the doors only:
+    #: it never binds a connector) or ``delivery`` (binds and dispatches; its HTTP port
+    #: still answers, for ``/health``). See :data:`ROLES`.
+    role: str = "all"
+    #: Seconds a delivering process holds a connector's bind lease on PostgreSQL (it renews
+    #: it every third of that); another process takes the connector over once it runs out.
+    bind_lease_seconds: float = 6.0
     #: Let webhooks (and callback URLs) target loopback, private and link-local
     #: addresses. Off in production: the gateway would POST into the operator's network.
     webhook_allow_private: bool = False
@@ -142,6 +151,11 @@ class Settings:
     #: TLS: PEM certificate chain and key files; empty: plain TCP.
     smpp_tls_cert: str = ""
     smpp_tls_key: str = ""
+
+    @property
+    def delivers(self) -> bool:
+        """Whether this process runs the delivery parts (dispatcher, binds, scheduler…)."""
+        return self.dispatcher and self.role != "api"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -10,25 +10,28 @@ import fcntl
 import functools
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 
 from centauro.config import Settings
 from centauro.connectors.base import Connector
 from centauro.delivery.dispatcher import Dispatcher
 from centauro.delivery.inbox import BufferedInbox
+from centauro.delivery.leases import Alone, BindLeases, DatabaseLeases
 from centauro.delivery.presence import Presence, new_worker_id
 from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.delivery.webhooks import WebhookSender, sender_for
 from centauro.domain.errors import Unavailable
+from centauro.service import carriers
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
 from centauro.store.writer import Writer
@@ -73,12 +76,15 @@ class Gateway:
         self.scheduler: Scheduler | None = None
         self.presence: Presence | None = None
         self.webhooks: WebhookSender | None = None
+        self.leases: BindLeases | None = None
         self._serve_lock: IO[bytes] | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self.started_at: datetime | None = None
         #: Status of parts other doors run beside the gateway (the SMPP server), by name,
         #: for /v1/health; each registers itself when it starts.
         self.reports: dict[str, Callable[[], object]] = {}
+        #: Who this process is, as ``owner`` in connector status (host, pid).
+        self.owner = {"host": socket.gethostname(), "pid": os.getpid()}
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -100,6 +106,8 @@ class Gateway:
             )
             push_stop(stack, "serve_lock", self._release_lock)
         db = self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
+        if not db.is_sqlite:
+            end_stalled_transactions(db, seconds=s.bind_lease_seconds / 2)
         push_stop(stack, "database", lambda: _sync(db.dispose))
         if self._migrate:
             await anyio.to_thread.run_sync(migrate.upgrade, db)
@@ -108,12 +116,15 @@ class Gateway:
         writer = self.writer = Writer(db.write_engine)
         writer.start()
         push_stop(stack, "writer", lambda: anyio.to_thread.run_sync(writer.stop))
-        if not s.dispatcher:
+        if not s.delivers:  # --role api: the doors only, never a bind
             return
+        # SQLite: this process (or the parent of its workers) holds the file's lock, so
+        # no other dispatcher exists.
+        alone = self._serve_lock is not None or (sqlite and self.siblings.lock_held)
         presence = self.presence = Presence(
             writer,
             worker_id=new_worker_id(),
-            alone=self._serve_lock is not None or (sqlite and self.siblings.lock_held),
+            alone=alone,
             heartbeat=s.heartbeat_seconds,
             stale_after=timedelta(seconds=s.worker_stale_seconds),
         )
@@ -124,13 +135,23 @@ class Gateway:
         )
         inbox.start()
         push_stop(stack, "inbox", inbox.stop)
+        # On SQLite we hold the file's lock: alone, every connector is ours. On
+        # PostgreSQL each connector's binds go to one delivering process (a lease).
+        self.leases = (
+            Alone()
+            if alone
+            else DatabaseLeases(
+                self.write, worker_id=presence.worker_id, seconds=s.bind_lease_seconds
+            )
+        )
         supervisor = self.supervisor = Supervisor(
             read=self.read,
             write=self.write,
             inbox=inbox,
             worker_id=presence.worker_id,
             factory=functools.partial(build_connector, sandbox_dlr_delay=s.sandbox_dlr_delay),
-            interval=s.reload_seconds,
+            interval=min(s.reload_seconds, s.bind_lease_seconds / 3),
+            leases=self.leases,
         )
         # Pushed before its start: a reload that fails may have started connectors.
         push_stop(stack, "supervisor", supervisor.stop)
@@ -182,6 +203,13 @@ class Gateway:
             self._serve_lock.close()
             self._serve_lock = None
 
+    async def peer_connectors(self) -> list[dict[str, Any]]:
+        """Status rows of the connectors other processes own (``live_status``, each with
+        its ``owner``): what ``/v1/health`` shows of delivery on an API node."""
+        mine = {c.name for c in self.connectors}
+        rows = await self.read(carriers.live_status)
+        return [r for r in rows if r["name"] not in mine]
+
     @property
     def connectors(self) -> list[Connector]:
         return self.supervisor.connectors if self.supervisor is not None else []
@@ -204,10 +232,10 @@ class Gateway:
 
         return await anyio.to_thread.run_sync(run)
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in a (group-committed) write transaction."""
+    async def write(self, fn: Callable[[Connection], T], *, order: int = -1) -> T:
+        """Run ``fn`` in a (group-committed) write transaction (``order``: Writer.run)."""
         assert self.writer is not None
-        return await self.writer.run(fn)
+        return await self.writer.run(fn, order=order)
 
     async def store_ok(self) -> bool:
         """Whether a read reaches our tables now (``SELECT 1`` alone passes on a database
@@ -247,6 +275,25 @@ def push_stop(
 
 async def _sync(fn: Callable[[], object]) -> None:
     fn()
+
+
+def end_stalled_transactions(db: Database, *, seconds: float) -> None:
+    """Have PostgreSQL end our transactions that sit idle for ``seconds``.
+
+    A serving process never leaves a transaction idle (the writer runs jobs back to
+    back), unless it is paused (SIGSTOP, a frozen VM) or cut off: then its row locks
+    (a lease row, messages it was recording) would block the process taking its
+    connectors over for as long as the pause lasts. The server ends such a transaction
+    (``idle_in_transaction_session_timeout``) and its locks go with it.
+    """
+    millis = max(1000, int(seconds * 1000))
+
+    @event.listens_for(db.write_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {millis}")
+        cursor.close()
+        dbapi_conn.commit()
 
 
 def sqlite_serve_lock(database_url: str, *, wait: float = 0.0) -> IO[bytes]:

@@ -3,6 +3,7 @@ anonymous liveness, an account's view, the operator's view (bearer token), one s
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from tests.support.server import Account, ServerProcess
 
 TOKEN = "op-7f3c2a9e-health-token"
 PATHS = ("/health", "/v1/health")
-OPERATOR_ONLY = {"in_flight", "queued", "tps", "submitted", "last_error"}
+OPERATOR_ONLY = {"in_flight", "queued", "tps", "submitted", "last_error", "owner"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -66,6 +67,8 @@ def test_the_operator_sees_every_figure_the_same_on_both_paths(gw: Gateway) -> N
         assert set(health["writer"]) == {"jobs", "commits", "busy_seconds"}
         [sandbox] = health["connectors"]
         assert OPERATOR_ONLY | {"name", "kind", "state", "up_since"} == set(sandbox)
+        assert gw.server.process is not None
+        assert sandbox["owner"] == {"host": socket.gethostname(), "pid": gw.server.process.pid}
     assert set(old) == set(new)
     assert old["connectors"][0]["up_since"] == new["connectors"][0]["up_since"]
 

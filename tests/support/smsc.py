@@ -26,6 +26,7 @@ least every 0.5 s) and on exit:
 - MO: ``mo_injected``, ``mo_rejected`` (bad lines), ``mo_sent``, ``mo_acked``,
   ``mo_dropped``, ``mo_pending``;
 - ``stray_nuls``: smpp34's malformed deliver_sm refusals that were tolerated;
+- ``submit_by_peer``: accepted submit_sm per peer "ip:port" (which gateway process sent what);
 - ``port``, ``pid``, ``system_id``, ``accepted_log``.
 
 ``accepted()`` reads ``accepted_log``: one :class:`Accepted` per submit_sm accepted.

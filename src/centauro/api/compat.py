@@ -172,7 +172,8 @@ async def _send(
     )
     now = datetime.now(UTC)
     receipt = await gateway.write(
-        lambda conn: submit.commit(conn, account=account, planned=planned, source=source, now=now)
+        lambda conn: submit.commit(conn, account=account, planned=planned, source=source, now=now),
+        order=account.id,  # charges in account order: no deadlock between two processes
     )
     gateway.queued()
     rows = [

@@ -259,7 +259,8 @@ def remove(
 
 @app.command("status")
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Estado de cada bind: conexión, ventana en vuelo, TPS, en espera, último error."""
+    """Estado de cada bind: conexión, ventana en vuelo, TPS, en espera, proceso dueño
+    (host/pid), último error."""
     from centauro.service import carriers
 
     with snapshot(ctx, as_json=as_json) as conn:
@@ -288,6 +289,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             r["tps"] = f"{r['tps']:.0f}"
             seconds = r["uptime_seconds"]
             r["uptime"] = _duration(seconds) if seconds is not None else "—"
+            r["owner_text"] = f"{r['owner']['host']}/{r['owner']['pid']}"
         output.table(
             rows,
             [
@@ -299,6 +301,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                 "tps",
                 "submitted",
                 "uptime",
+                "owner_text",
                 "last_error",
             ],
         )

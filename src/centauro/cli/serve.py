@@ -1,4 +1,4 @@
-"""``centauro serve``: the API and the delivery dispatcher in one process."""
+"""``centauro serve``: the API and the delivery dispatcher, in one process or by role."""
 
 from __future__ import annotations
 
@@ -48,6 +48,16 @@ def serve(
             "o CENTAURO_LOG_FORMAT.",
         ),
     ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            metavar="all|api|delivery",
+            help="Qué hace este proceso: all (API y despacho), api (solo las puertas: nunca "
+            "abre binds) o delivery (binds y despacho; su puerto HTTP responde /health). "
+            "[env: CENTAURO_ROLE]",
+        ),
+    ] = None,
     smpp_port: Annotated[
         int | None,
         typer.Option(
@@ -73,11 +83,14 @@ def serve(
 
     from centauro.api.app import create_app
     from centauro.api.protocol import HttpLimits, protocol_for
+    from centauro.config import ROLES
     from centauro.logs import FORMATS, configure_logging
 
-    s = settings(ctx, log_format=log_format, workers=workers)
+    s = settings(ctx, log_format=log_format, workers=workers, role=role)
     if s.log_format not in FORMATS:
         output.fail(texts.BAD_LOG_FORMAT.format(value=s.log_format), code=2)
+    if s.role not in ROLES:
+        output.fail(texts.BAD_ROLE.format(value=s.role), code=2)
     configure_logging(s.log_level, s.log_format)
     check_reachable(ctx)
     if demo:
@@ -91,6 +104,7 @@ def serve(
         _serve_workers(ctx, s, (host, port, serving), count, (access_log, migrate_db), smpp_port)
         return
     output.console.print(serving, soft_wrap=True)
+    output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
     try:
         app = create_app(s, migrate=migrate_db, doors=_smpp_door(s, host, smpp_port))
     except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
@@ -140,11 +154,12 @@ def _serve_workers(
     except OSError as exc:
         output.fail(texts.CANNOT_LISTEN.format(host=host, port=port, error=exc.strerror))
     output.console.print(serving, soft_wrap=True)
+    output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
     smpp = s.smpp_port if smpp_port is None else smpp_port
     smpp_host = s.smpp_host or host
     if smpp:
         output.console.print(texts.SMPP_SERVING.format(host=smpp_host, port=smpp), soft_wrap=True)
-    shape = texts.WORKERS if s.dispatcher else texts.WORKERS_NO_DELIVERY
+    shape = texts.WORKERS if s.delivers else texts.WORKERS_NO_DELIVERY
     output.console.print(shape.format(workers=count))
     parent = Parent(
         sock,

@@ -81,6 +81,12 @@ NEEDS_SERVER = (
 )
 BAD_DATABASE_URL = "URL de base de datos no válida ({url}): {error}"
 BAD_LOG_FORMAT = "Formato de registro desconocido: {value!r} (auto, json o console)."
+BAD_ROLE = "Rol desconocido: {value!r} (all, api o delivery)."
+ROLE_NOTE = {
+    "all": "Rol: all (API y despacho).",
+    "api": "Rol: api (solo API; este proceso no abre binds ni despacha mensajes).",
+    "delivery": "Rol: delivery (binds y despacho; el puerto HTTP queda para /health).",
+}
 ADMIN_CREATED = "Operador {email} creado."
 ADMIN_LINK = (
     "Abra este enlace para fijar la contraseña (sirve una sola vez y vence en 72 horas):\n{link}"
@@ -144,6 +150,7 @@ LABELS = {
     "tps": "TPS",
     "last_error": "Último error",
     "uptime": "Activo",
+    "owner_text": "Dueño (host/pid)",
     "state": "Estado",
     "worker": "Proceso",
 }

@@ -9,10 +9,10 @@ connector was started with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from centauro.domain.states import MessageState
 
@@ -152,3 +152,23 @@ class Connector(Protocol):
     def status(self) -> ConnectorStatus: ...
 
     async def stop(self) -> None: ...
+
+
+#: Whether this process may still put submits on the wire for a connector (its bind
+#: lease, delivery/leases.py). Checked right before each write; False means "stop now".
+Fence = Callable[[], bool]
+
+LEASE_LOST = "bind lease lost: another process owns this connector now"
+
+
+def unfenced() -> bool:
+    """The fence of a connector nobody else can own (SQLite, tests): always open."""
+    return True
+
+
+@runtime_checkable
+class Fenced(Protocol):
+    """A connector that checks a :data:`Fence` before each submit it writes; the
+    supervisor sets ``fence`` when bind ownership is shared through the database."""
+
+    fence: Fence

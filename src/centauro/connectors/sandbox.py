@@ -20,13 +20,17 @@ from collections import deque
 from datetime import UTC, datetime
 
 from centauro.connectors.base import (
+    LEASE_LOST,
     Accepted,
     ConnectorStatus,
+    Fence,
     Inbox,
     OutboundSms,
     Receipt,
     Rejected,
+    RetryLater,
     SubmitOutcome,
+    unfenced,
 )
 from centauro.domain.states import MessageState
 
@@ -60,6 +64,7 @@ class SandboxConnector:
         self._task: asyncio.Task[None] | None = None
         self._submitted = 0
         self._since: datetime | None = None
+        self.fence: Fence = unfenced
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox
@@ -80,6 +85,8 @@ class SandboxConnector:
         self._queued.set()
 
     async def submit(self, sms: OutboundSms) -> SubmitOutcome:
+        if not self.fence():
+            return RetryLater(LEASE_LOST)
         if sms.recipient.endswith("9999999"):
             return Rejected("sandbox: destination refused")
         self._submitted += 1

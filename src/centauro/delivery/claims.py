@@ -119,7 +119,9 @@ class ClaimLoop(Generic[Item, Result]):
             room = self._capacity() - self._in_flight
             if room <= 0 or (self._in_flight and room < self._min_claim):
                 self._room.clear()
-                await self._room.wait()
+                # Bounded: capacity may grow without a record (a connector was bound).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), self._poll)
                 continue
             self._wake.clear()
             try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -22,8 +23,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from centauro.connectors import registry
-from centauro.connectors.base import Connector, ConnectorStatus, Inbox
+from centauro.connectors.base import Connector, ConnectorStatus, Fenced, Inbox
 from centauro.connectors.sandbox import SandboxConnector
+from centauro.delivery.leases import Alone, BindLeases
 from centauro.domain.routing import Route, RouteTable
 from centauro.store import carriers, outbox
 from centauro.store.carriers import ConnectorRow
@@ -54,6 +56,7 @@ class Supervisor:
         worker_id: str,
         factory: Factory,
         interval: float = 2.0,
+        leases: BindLeases | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._read = read
@@ -65,9 +68,13 @@ class Supervisor:
         self._clock = clock
         self._running: dict[str, tuple[tuple[str, bool, str], Connector]] = {}
         self._table = RouteTable([])
+        self._configured = RouteTable([])
         self._by_name: dict[str, Connector] = {}
         self._cache: dict[str, list[Connector]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._leases: BindLeases = leases or Alone()
+        #: Connectors are enabled but other processes own them all: we stand by.
+        self.standby = False
 
     # -- routing ------------------------------------------------------------------------
 
@@ -88,6 +95,11 @@ class Supervisor:
         return found
 
     def routable(self, recipient: str) -> bool:
+        """Whether a running connector may carry ``recipient`` — here, or when bind
+        ownership is shared, in whichever process owns it."""
+        if self._leases.shared:
+            key = recipient.removeprefix("+")[: self._configured.key_length]
+            return bool(self._configured.candidates(key))
         return bool(self.candidates(recipient))
 
     @property
@@ -97,7 +109,9 @@ class Supervisor:
     def capacity(self) -> int:
         """Messages the dispatcher may hold between claim and record: the connectors'
         windows together (at least one, so a queue with no connector still drains into
-        retries)."""
+        retries). None while we stand by: the owners of the binds send those messages."""
+        if self.standby:
+            return 0
         return max(1, sum(c.window for c in self.connectors))
 
     def statuses(self) -> list[ConnectorStatus]:
@@ -120,6 +134,7 @@ class Supervisor:
         self._running.clear()
         self._by_name = {}
         self._cache = {}
+        await self._leases.release()  # after the unbinds: the next owner binds at once
 
     async def _watch(self) -> None:
         while True:
@@ -129,6 +144,20 @@ class Supervisor:
                 await self._save_status()
             except Exception:
                 log.exception("supervisor_reload_failed", extra={"action": "supervisor_reload"})
+                await self._drop_unleased()
+
+    async def _drop_unleased(self) -> None:
+        """Unbind the connectors whose lease we could not renew in time (the store is
+        out of reach): their fences are already shut, now their binds go too."""
+        lost = [n for n in self._running if not self._leases.valid(n)]
+        for name in lost:
+            await self._stop(self._running.pop(name)[1])
+        if lost:
+            self._by_name = {n: c for n, (_, c) in self._running.items()}
+            self._table = RouteTable(
+                [r for r in self._table.routes if r.connector in self._by_name]
+            )
+            self._cache = {}
 
     async def reload(self) -> None:
         """Bring the running connectors and the route table in line with the store."""
@@ -142,6 +171,10 @@ class Supervisor:
                 IMPLICIT_SANDBOX: ConnectorRow(IMPLICIT_SANDBOX, "sandbox", True, {}, self._clock())
             }
             route_list = [Route("", IMPLICIT_SANDBOX)]
+        self._configured = RouteTable([r for r in route_list if r.connector in wanted])
+        owned = await self._leases.hold(sorted(wanted))
+        self.standby = bool(wanted) and not owned
+        wanted = {name: row for name, row in wanted.items() if name in owned}
         for name in [n for n in self._running if n not in wanted]:
             await self._stop(self._running.pop(name)[1])
         for name, row in wanted.items():
@@ -160,6 +193,8 @@ class Supervisor:
     async def _start(self, row: ConnectorRow) -> Connector | None:
         try:
             connector = self._factory(row)
+            if isinstance(connector, Fenced):
+                connector.fence = functools.partial(self._leases.valid, row.name)
             await connector.start(self._inbox)
         except Exception:
             log.exception(

@@ -44,6 +44,7 @@ TICK = 0.01  # how often due receipts are released
 MO_POLL = 0.2
 STATS_EVERY = 0.5  # written at least this often, and within 0.1 s of any change
 MAX_ATTEMPTS = 5  # a deliver_sm refused this many times is dropped
+MAX_PEERS = 1000  # peers counted in submit_by_peer (a long run reconnecting stays bounded)
 DATA_CODINGS = frozenset({0, 1, 3, 8})
 _STATUS_IN_ERROR = re.compile(r"\(0x([0-9A-Fa-f]{8})\)")
 
@@ -105,6 +106,9 @@ class Simulator:
         self.stats = Stats(settings.stats_file)
         self.counters = self.stats.counters
         self.sessions: set[Session] = set()
+        #: Accepted submit_sm per peer address ("ip:port"), kept after the peer leaves:
+        #: which of several gateway processes sent what (bind ownership tests).
+        self.submit_by_peer: dict[str, int] = {}
         self.receivers: dict[str, list[Session]] = {}
         self.queue = DeliveryQueue(settings.max_pending)
         self.style = ReceiptStyle(settings.id_format, settings.dlr_id_format, settings.dlr_tlvs)
@@ -286,6 +290,8 @@ class Simulator:
                 self.queue.schedule(receipt, self._now() + s.dlr_delay)
                 c.receipts_scheduled += 1
         c.submit_accepted += 1
+        if session.peer in self.submit_by_peer or len(self.submit_by_peer) < MAX_PEERS:
+            self.submit_by_peer[session.peer] = self.submit_by_peer.get(session.peer, 0) + 1
         return pdu.submit_sm_resp(sequence, message_id)
 
     # -- internals ------------------------------------------------------------------------
@@ -356,6 +362,7 @@ class Simulator:
             "sessions": sum(1 for session in self.sessions if session.system_id),
             "port": self.port,
             "system_id": self.settings.system_id,
+            "submit_by_peer": dict(self.submit_by_peer),
         }
 
     def snapshot(self) -> dict[str, object]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from centauro.domain.routing import Route
-from centauro.store import sql
+from centauro.store import leases, sql
 from centauro.store.tables import connector_status, connectors, routes, workers
 
 
@@ -157,13 +157,25 @@ def save_status(
 
 
 def live_status(conn: Connection) -> list[dict[str, Any]]:
-    """Status rows of workers that are still registered (dead workers' rows are stale)."""
+    """Status rows of workers that are still registered (dead workers' rows are stale),
+    each with its ``owner`` ``{host, pid}``. Where bind leases exist (PostgreSQL), a
+    connector's row is its lease holder's only: a process that lost the lease and has
+    not yet noticed still has a row, but no longer owns the binds."""
     rows = conn.execute(
-        select(connector_status)
+        select(connector_status, workers.c.host, workers.c.pid)
         .join(workers, workers.c.id == connector_status.c.worker_id)
         .order_by(connector_status.c.name, connector_status.c.worker_id)
     )
-    return [dict(r._mapping) for r in rows]
+    holders = {o.connector: o.worker for o in leases.owners(conn) if not o.expired}
+    shown = []
+    for r in rows:
+        row = dict(r._mapping)
+        host, pid = row.pop("host"), row.pop("pid")
+        if holders.get(row["name"], row["worker_id"]) != row["worker_id"]:
+            continue
+        row["owner"] = {"host": host, "pid": pid}
+        shown.append(row)
+    return shown
 
 
 def queued_counts(conn: Connection) -> dict[str, int]:

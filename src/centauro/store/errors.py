@@ -14,11 +14,14 @@ __all__ = ["StoreUnavailable", "is_transient", "wrap_errors"]
 
 def is_transient(error: BaseException) -> bool:
     """Errors worth retrying the same transaction for: lock waits, deadlocks, serialization."""
-    if not isinstance(error, sa_exc.DBAPIError):
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        orig: object = error.orig
+    elif type(error).__module__.startswith(("psycopg", "sqlite3")):
+        orig = error  # raised by the driver itself (store/sql.py's raw statements)
+    else:
         return False
-    if error.connection_invalidated:
-        return True
-    orig = error.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in {"40001", "40P01", "55P03"}:  # serialization, deadlock, lock not available
         return True

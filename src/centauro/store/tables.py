@@ -281,6 +281,23 @@ inbound_parts = Table(
     sqlite_autoincrement=True,
 )
 
+#: Which live process owns each connector's binds (PostgreSQL; delivery/leases.py): the
+#: owner renews ``lease_until`` (the database's clock) well before it runs out; another
+#: process takes an expired lease over and ``epoch`` grows by one at each takeover.
+connector_leases = Table(
+    "connector_leases",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("lease_until", UtcDateTime, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+    Column("previous_owner", String(64), nullable=True),
+)
+
+
 #: Each worker's latest view of its connectors, refreshed every few seconds, so the CLI
 #: (another process) can show bind health.
 connector_status = Table(

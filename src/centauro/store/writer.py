@@ -40,6 +40,8 @@ class _Pending:
     job: Job
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    #: Jobs given an ``order`` run sorted by it within their batch (see :meth:`Writer.run`).
+    order: int = -1
     outcome: tuple[bool, Any] = field(default=(False, None))
 
 
@@ -66,11 +68,17 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join(timeout)
 
-    async def run(self, job: Callable[[Connection], T]) -> T:
-        """Run ``job(conn)`` in a write transaction; return once it is committed."""
+    async def run(self, job: Callable[[Connection], T], *, order: int = -1) -> T:
+        """Run ``job(conn)`` in a write transaction; return once it is committed.
+
+        ``order`` (an account id, say) sorts the jobs of one batch that lock rows of the
+        same table: two processes' batches then take those row locks in the same order
+        and cannot deadlock each other on PostgreSQL. Jobs without one keep their order,
+        first.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Pending(job, future, loop))
+        self._queue.put(_Pending(job, future, loop, order))
         return await future
 
     # -- the writer thread ------------------------------------------------------------
@@ -91,6 +99,7 @@ class Writer:
                     stopping = True
                     break
                 batch.append(item)  # type: ignore[arg-type]
+            batch.sort(key=_order)  # stable: unordered jobs keep their places, first
             self._run_batch(batch)
         if self._conn is not None:
             self._conn.close()
@@ -181,6 +190,10 @@ class Writer:
             except Exception:
                 log.debug("writer connection close failed", exc_info=True)
             self._conn = None
+
+
+def _order(pending: _Pending) -> int:
+    return pending.order
 
 
 def _deliver(batch: list[_Pending]) -> None:

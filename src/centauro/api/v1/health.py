@@ -7,7 +7,9 @@
   connector's name, kind, state and ``up_since`` — is delivery up? — but not the counts or
   the bind errors, which speak of the operator's carriers and other customers' traffic.
 * **The operator** (``Authorization: Bearer $CENTAURO_OPERATOR_TOKEN``): everything, the
-  figures of ``centauro connectors status`` for this process. No token set: no operator view.
+  figures of ``centauro connectors status`` for this process, and each connector's
+  ``owner`` (host, pid: the process that binds it; on an API node, connectors owned by
+  the delivery processes come from the store). No token set: no operator view.
 
 The details are :data:`SECTIONS`, small functions each adding its keys for a viewer: a new
 part of the gateway (an SMPP server, say) appends one.
@@ -52,7 +54,23 @@ def _core(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -
 
 
 def _connectors(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
-    answer["connectors"] = [_connector(c.status(), viewer) for c in gw.connectors]
+    """This process's connectors, then those other processes own (``owner``: who binds
+    it — an API node binds nothing, so all of its come from the store)."""
+    shown = [_connector(c.status(), viewer, gw.owner) for c in gw.connectors]
+    for row in answer.pop(_PEERS, []):
+        status = ConnectorStatus(
+            name=row["name"],
+            kind=row["kind"],
+            state=row["state"],
+            in_flight=row["in_flight"],
+            queued=row["queued"],
+            submitted=row["submitted"],
+            tps=row["tps"],
+            last_error=row["last_error"],
+            since=row["since"],
+        )
+        shown.append(_connector(status, viewer, row["owner"]))
+    answer["connectors"] = shown
 
 
 def _delivery(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
@@ -73,10 +91,13 @@ def _process(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]
         answer["process"] = {"pid": os.getpid(), "delivers": gw.dispatcher is not None}
 
 
+#: Where :func:`answer` leaves the other processes' connector rows for ``_connectors``.
+_PEERS = "_peer_connectors"
+
 SECTIONS: list[Section] = [_core, _connectors, _delivery, _smpp_server, _process]
 
 
-def _connector(s: ConnectorStatus, viewer: Viewer) -> dict[str, Any]:
+def _connector(s: ConnectorStatus, viewer: Viewer, owner: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "name": s.name,
         "kind": s.kind,
@@ -90,6 +111,7 @@ def _connector(s: ConnectorStatus, viewer: Viewer) -> dict[str, Any]:
             "tps": round(s.tps, 1),
             "submitted": s.submitted,
             "last_error": s.last_error,
+            "owner": owner,
         }
     return shown
 
@@ -123,8 +145,14 @@ async def answer(gw: Gateway, who: Viewer) -> tuple[dict[str, Any], int]:
     store_ok = await gw.store_ok()
     body: dict[str, Any] = {"status": "ok" if store_ok else "degraded"}
     if who is not Viewer.ANONYMOUS:
+        if store_ok:
+            try:
+                body[_PEERS] = await gw.peer_connectors()
+            except Exception:  # noqa: BLE001 - a health probe reports, it never raises
+                body[_PEERS] = []
         for section in SECTIONS:
             section(gw, who, store_ok, body)
+        body.pop(_PEERS, None)
     return body, 200 if store_ok else 503
 
 

@@ -160,7 +160,7 @@ async def _send(request: Request, account: Account, read: BodyReader) -> Respons
             request, gateway, account, key, lambda conn: Answer(202, _render(send(conn)))
         )
     else:
-        receipt = await gateway.write(send)
+        receipt = await gateway.write(send, order=account.id)  # see Writer.run
         big = len(recipients) > IN_THREAD_ABOVE
         body = await anyio.to_thread.run_sync(_render, receipt) if big else _render(receipt)
         response = idempotency.to_response(Answer(202, body))

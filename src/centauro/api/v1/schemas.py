@@ -205,6 +205,11 @@ class InboundPage(Page):
     data: list[InboundOut]
 
 
+class ConnectorOwner(BaseModel):
+    host: str
+    pid: int
+
+
 class ConnectorHealth(BaseModel):
     name: str
     kind: str
@@ -217,6 +222,9 @@ class ConnectorHealth(BaseModel):
         None, description="Operator only: parts submitted since this process started"
     )
     last_error: str | None = Field(None, description="Operator only: the last bind or submit error")
+    owner: ConnectorOwner | None = Field(
+        None, description="Operator only: the process that owns (binds) this connector"
+    )
 
 
 class WriterHealth(BaseModel):

@@ -31,8 +31,10 @@ from datetime import UTC, datetime
 import smpp34
 
 from centauro.connectors.base import (
+    LEASE_LOST,
     Accepted,
     ConnectorStatus,
+    Fence,
     InboundSms,
     Inbox,
     OutboundSms,
@@ -40,6 +42,7 @@ from centauro.connectors.base import (
     Rejected,
     RetryLater,
     SubmitOutcome,
+    unfenced,
 )
 from centauro.connectors.smpp import codec, dlr, errors
 from centauro.connectors.smpp.bind import Bind
@@ -96,6 +99,8 @@ class SmppConnector:
         self._in_flight = self._queued = self._submitted = self._throttled = 0
         self._source = settings.source_address
         self._registered = 1 if settings.registered_delivery else 0
+        #: Checked right before each submit_sm is written (bind ownership, base.Fence).
+        self.fence: Fence = unfenced
 
     # ── lifecycle ────────────────────────────────────────────────────────────
     async def start(self, inbox: Inbox) -> None:
@@ -242,7 +247,14 @@ class SmppConnector:
     async def _send(
         self, session: EsmeSession, destination: str, part: codec.SubmitPart
     ) -> tuple[int, str] | RetryLater:
-        """(command_status, carrier id) of one submit_sm, holding its window slot till then."""
+        """(command_status, carrier id) of one submit_sm, holding its window slot till then.
+
+        The fence is checked here, with no await between it and the write: a process that
+        was paused while this part waited for window or rate does not send after waking.
+        """
+        if not self.fence():
+            self._window.release()
+            return RetryLater(LEASE_LOST)
         ton, npi, source = self._source
         self._in_flight += 1
         try:
