@@ -33,6 +33,7 @@ from centauro.domain.models import Account
 from centauro.domain.states import MessageState
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
+from centauro.store import sends as send_store
 from centauro.store import suppressions as suppression_store
 
 DEFAULT_VALIDITY = timedelta(hours=24)
@@ -193,6 +194,21 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
+    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
+    if timing.category == "marketing" and account.quiet_hours:
+        due = schedule.release_time(
+            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
+        )
+    status = MessageState.SCHEDULED if due > now else MessageState.QUEUED
+    when = message_store.Schedule(
+        status=status,
+        due_at=due,
+        expires_at=due + timing.validity,
+        category=timing.category,
+        callback_url=timing.callback_url,
+    )
+    if conn.dialect.name == "postgresql":
+        return _commit_in_one_statement(conn, account, planned, source, now, when)
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
@@ -210,25 +226,8 @@ def commit(
     elif not account_store.is_current(conn, account.id, account.secret_hash):
         # Nothing to charge, so no charge re-checked the (maybe cached) credentials.
         raise AuthenticationFailed
-    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
-    if timing.category == "marketing" and account.quiet_hours:
-        due = schedule.release_time(
-            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
-        )
-    status = MessageState.SCHEDULED if due > now else MessageState.QUEUED
     ids = message_store.insert_queued(
-        conn,
-        account_id=account.id,
-        source=source,
-        items=accepted,
-        now=now,
-        schedule=message_store.Schedule(
-            status=status,
-            due_at=due,
-            expires_at=due + timing.validity,
-            category=timing.category,
-            callback_url=timing.callback_url,
-        ),
+        conn, account_id=account.id, source=source, items=accepted, now=now, schedule=when
     )
     if cost:
         account_store.record_ledger(
@@ -245,6 +244,43 @@ def commit(
     next_id = iter(ids)
     message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
     return Receipt(items, message_ids, cost, balance, status, due)
+
+
+def _commit_in_one_statement(
+    conn: Connection,
+    account: Account,
+    planned: Plan,
+    source: str,
+    now: datetime,
+    when: message_store.Schedule,
+) -> Receipt:
+    """PostgreSQL: the same steps as :func:`commit`, in one round trip (store/sends.py)."""
+    accepted = [i for i in planned.items if i.verdict is Verdict.ACCEPTED]
+    sent = send_store.charge_and_queue(
+        conn,
+        account_id=account.id,
+        secret_hash=account.secret_hash,
+        items=accepted,
+        source=source,
+        now=now,
+        schedule=when,
+    )
+    if sent.charged is None:
+        if not sent.current:
+            raise AuthenticationFailed
+        if sent.cost:
+            raise InsufficientCredits(sent.cost, sent.balance or 0)
+    suppressed = {accepted[k].e164 for k in sent.suppressed}
+    items = [
+        replace(i, verdict=Verdict.OPTED_OUT)
+        if i.verdict is Verdict.ACCEPTED and i.e164 in suppressed
+        else i
+        for i in planned.items
+    ]
+    next_id = iter(sent.ids)
+    message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
+    balance = sent.charged if sent.charged is not None else account.balance
+    return Receipt(items, message_ids, sent.cost, balance, when.status, when.due_at)
 
 
 def _drop_suppressed(conn: Connection, account_id: int, items: list[Item]) -> list[Item]:
