@@ -4,8 +4,8 @@ Runs the submit use case (``submit.commit``, what ``GET /http/`` and ``POST /v1/
 commit) through the real group-commit :class:`~centauro.store.writer.Writer`, ``--clients``
 sends in flight, on a fresh PostgreSQL database and on a fresh SQLite file, and counts:
 
-* PostgreSQL: the messages libpq sends that wait for the server (``Query`` and ``Sync``),
-  read from libpq's own protocol trace of every connection — that is, round trips;
+* PostgreSQL: round trips — the turns from sending to reading the answer in libpq's own
+  protocol trace of every connection (a pipeline sends many messages, then reads once);
 * SQLite: the statements the writer ran (``sqlite3`` trace callback; no network).
 
 Bench-only hooks: nothing here changes how the store runs.
@@ -54,11 +54,12 @@ def _count_pg(db: Database, trace_dir: Path) -> Callable[[], int]:
     def count() -> int:
         total = 0
         for path in files:
+            last = ""
             for line in path.read_text().splitlines():
                 parts = line.split("\t")  # [timestamp] F|B length message …
-                if "F" in parts[:2]:
-                    kind = parts[parts.index("F") + 2].split(" ")[0]
-                    total += kind in ("Query", "Sync")
+                side = "F" if "F" in parts[:2] else "B" if "B" in parts[:2] else ""
+                total += side == "B" and last == "F"  # a turn: sent, then read the answer
+                last = side or last
         return total
 
     return count
@@ -94,11 +95,14 @@ async def _sends(
 
     async def client() -> None:
         for p in queue:
-            await writer.run(
-                lambda conn, p=p: submit.commit(
-                    conn, account=account, planned=p, source="bench", now=datetime.now(UTC)
+            if hasattr(submit, "Commit"):  # the job the doors hand the writer (pipelined)
+                await writer.run(submit.Commit(account, p, "bench", datetime.now(UTC)))
+            else:  # an older tree, to compare
+                await writer.run(
+                    lambda conn, p=p: submit.commit(
+                        conn, account=account, planned=p, source="bench", now=datetime.now(UTC)
+                    )
                 )
-            )
 
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started

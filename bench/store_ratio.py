@@ -21,6 +21,7 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -154,6 +155,7 @@ def main() -> None:
     )
     parser.add_argument("--tree", action="append", default=[], help="name=path, repeatable")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers, drop databases
     here = Path(__file__).resolve().parent.parent
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree]
     trees = trees or [("this tree", here)]

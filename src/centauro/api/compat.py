@@ -171,9 +171,7 @@ async def _send(
         await anyio.to_thread.run_sync(price) if len(given) > PLAN_IN_THREAD_ABOVE else price()
     )
     now = datetime.now(UTC)
-    receipt = await gateway.write(
-        lambda conn: submit.commit(conn, account=account, planned=planned, source=source, now=now)
-    )
+    receipt = await gateway.write(submit.Commit(account, planned, source, now))
     gateway.queued()
     rows = [
         wire.ResultRow(

@@ -194,21 +194,9 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
-    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
-    if timing.category == "marketing" and account.quiet_hours:
-        due = schedule.release_time(
-            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
-        )
-    status = MessageState.SCHEDULED if due > now else MessageState.QUEUED
-    when = message_store.Schedule(
-        status=status,
-        due_at=due,
-        expires_at=due + timing.validity,
-        category=timing.category,
-        callback_url=timing.callback_url,
-    )
+    when = _when(account, now, timing)
     if conn.dialect.name == "postgresql":
-        return _commit_in_one_statement(conn, account, planned, source, now, when)
+        return _start_in_one_statement(conn, account, planned, source, now, when)()
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
@@ -243,20 +231,72 @@ def commit(
         )
     next_id = iter(ids)
     message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
-    return Receipt(items, message_ids, cost, balance, status, due)
+    return Receipt(items, message_ids, cost, balance, when.status, when.due_at)
 
 
-def _commit_in_one_statement(
+def _when(account: Account, now: datetime, timing: Timing) -> message_store.Schedule:
+    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
+    if timing.category == "marketing" and account.quiet_hours:
+        due = schedule.release_time(
+            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
+        )
+    return message_store.Schedule(
+        status=MessageState.SCHEDULED if due > now else MessageState.QUEUED,
+        due_at=due,
+        expires_at=due + timing.validity,
+        category=timing.category,
+        callback_url=timing.callback_url,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """:func:`commit` as a writer job: ``Commit(...)(conn)`` is ``commit(conn, ...)``.
+
+    On PostgreSQL the writer may instead call :meth:`send` for every such job of a batch
+    inside one pipeline, then the functions it returned: the whole batch of sends is then
+    one round trip (store/writer.py).
+    """
+
+    account: Account
+    planned: Plan
+    source: str
+    now: datetime
+    timing: Timing = Timing()
+
+    def __call__(self, conn: Connection) -> Receipt:
+        return commit(
+            conn,
+            account=self.account,
+            planned=self.planned,
+            source=self.source,
+            now=self.now,
+            timing=self.timing,
+        )
+
+    def send(self, conn: Connection) -> Callable[[], Receipt]:
+        """Send the statement now; the returned function reads the outcome (or raises)."""
+        if conn.dialect.name != "postgresql":
+            receipt = self(conn)
+            return lambda: receipt
+        when = _when(self.account, self.now, self.timing)
+        return _start_in_one_statement(
+            conn, self.account, self.planned, self.source, self.now, when
+        )
+
+
+def _start_in_one_statement(
     conn: Connection,
     account: Account,
     planned: Plan,
     source: str,
     now: datetime,
     when: message_store.Schedule,
-) -> Receipt:
-    """PostgreSQL: the same steps as :func:`commit`, in one round trip (store/sends.py)."""
+) -> Callable[[], Receipt]:
+    """PostgreSQL: the same steps as :func:`commit`, one statement (store/sends.py); the
+    returned function reads its outcome and raises as :func:`commit` does."""
     accepted = [i for i in planned.items if i.verdict is Verdict.ACCEPTED]
-    sent = send_store.charge_and_queue(
+    pending = send_store.start(
         conn,
         account_id=account.id,
         secret_hash=account.secret_hash,
@@ -265,6 +305,16 @@ def _commit_in_one_statement(
         now=now,
         schedule=when,
     )
+    return lambda: _receipt(account, planned, accepted, when, pending())
+
+
+def _receipt(
+    account: Account,
+    planned: Plan,
+    accepted: list[Item],
+    when: message_store.Schedule,
+    sent: send_store.Sent,
+) -> Receipt:
     if sent.charged is None:
         if not sent.current:
             raise AuthenticationFailed

@@ -14,9 +14,10 @@ function calls, not round trips, and it has no data-modifying ``WITH``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -95,7 +96,30 @@ def charge_and_queue(
     schedule: Schedule,
 ) -> Sent:
     """Charge ``items`` (less the suppressed numbers) and queue them, in one round trip."""
-    row = sql.fetchone(
+    return start(
+        conn,
+        account_id=account_id,
+        secret_hash=secret_hash,
+        items=items,
+        source=source,
+        now=now,
+        schedule=schedule,
+    )()
+
+
+def start(
+    conn: Connection,
+    *,
+    account_id: int,
+    secret_hash: str,
+    items: Sequence[NewMessage],
+    source: str,
+    now: datetime,
+    schedule: Schedule,
+) -> Callable[[], Sent]:
+    """Send :func:`charge_and_queue`'s statement; return a function that reads its outcome
+    (after the writer's pipeline synced, when there is one)."""
+    first_row = sql.fetchone_later(
         conn,
         _SEND,
         {
@@ -117,6 +141,10 @@ def charge_and_queue(
             "expires_at": schedule.expires_at,
         },
     )
+    return lambda: _sent(first_row())
+
+
+def _sent(row: tuple[Any, ...] | None) -> Sent:
     assert row is not None  # the statement always returns one row
     return Sent(
         charged=None if row[0] is None else int(row[0]),

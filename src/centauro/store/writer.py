@@ -137,7 +137,7 @@ class Writer:
             # way (jobs are re-runnable: transient failures already retry them).
             try:
                 with conn.begin():
-                    results = [pending.job(conn) for pending in batch]
+                    results = _run_pipelined(conn, batch)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -181,6 +181,30 @@ class Writer:
             except Exception:
                 log.debug("writer connection close failed", exc_info=True)
             self._conn = None
+
+
+def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[Any]:
+    """Run a PostgreSQL batch; runs of jobs that can split (a ``send(conn)`` method that
+    sends its statements and returns a function reading their outcome, like
+    ``service.submit.Commit``) go out in one psycopg pipeline: one round trip for the run.
+
+    A job that fails here fails the batch, which the caller then runs the careful way.
+    """
+    driver = conn.connection.driver_connection
+    results: list[Any] = []
+    at = 0
+    while at < len(batch):
+        if getattr(batch[at].job, "send", None) is None:
+            results.append(batch[at].job(conn))
+            at += 1
+            continue
+        finishers: list[Callable[[], Any]] = []
+        with driver.pipeline():  # type: ignore[union-attr]
+            while at < len(batch) and getattr(batch[at].job, "send", None) is not None:
+                finishers.append(batch[at].job.send(conn))  # type: ignore[attr-defined]
+                at += 1
+        results.extend(finish() for finish in finishers)
+    return results
 
 
 def _deliver(batch: list[_Pending]) -> None:
