@@ -136,10 +136,12 @@ def test_sends_in_one_batch_each_get_their_own_outcome(db: Database, writer: Wri
 
 
 def test_a_batch_of_sends_is_one_round_trip_on_postgresql(db: Database) -> None:
+    """Refused sends in the batch (no credits) are answered without leaving the pipeline."""
     if db.is_sqlite:
         pytest.skip("SQLite has no round trips")
     with db.begin() as conn:
         account = accounts.create(conn, name="Lote", credits=1000, now=_now()).account
+        broke = accounts.create(conn, name="Sin saldo", credits=0, now=_now()).account
     writer = Writer(db.write_engine, max_batch=64)
     turns = Turns()
 
@@ -150,13 +152,14 @@ def test_a_batch_of_sends_is_one_round_trip_on_postgresql(db: Database) -> None:
     db.write_engine.dispose()  # the writer's connection is traced from its start
     writer.start()
 
-    async def main() -> None:
+    async def main() -> list[Any]:
         await writer.run(lambda conn: None)  # connect and warm up
         turns.reset()
-        await asyncio.gather(*(writer.run(_send(account, f"0414{i:07d}")) for i in range(32)))
+        jobs = [_send(broke if i % 4 == 0 else account, f"0414{i:07d}") for i in range(32)]
+        return await asyncio.gather(*(writer.run(j) for j in jobs), return_exceptions=True)
 
     try:
-        asyncio.run(main())
+        results = asyncio.run(main())
         writer.stop()
         trips = turns.count()
     finally:
@@ -165,5 +168,6 @@ def test_a_batch_of_sends_is_one_round_trip_on_postgresql(db: Database) -> None:
         turns.close()
     # Each batch: BEGIN with the sends in one pipeline, then COMMIT.
     assert trips <= 2 * (writer.commits - 1), (trips, writer.commits)
+    assert [isinstance(r, InsufficientCredits) for r in results] == [i % 4 == 0 for i in range(32)]
     with db.read() as conn:
-        assert account_store.by_id(conn, account.id).balance == 1000 - 32  # type: ignore[union-attr]
+        assert account_store.by_id(conn, account.id).balance == 1000 - 24  # type: ignore[union-attr]

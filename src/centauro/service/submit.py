@@ -275,7 +275,9 @@ class Commit:
         )
 
     def send(self, conn: Connection) -> Callable[[], Receipt]:
-        """Send the statement now; the returned function reads the outcome (or raises)."""
+        """Send the statement now; the returned function reads the outcome, or raises
+        :class:`AuthenticationFailed` / :class:`InsufficientCredits` — and then the
+        statement wrote nothing (the writer relies on it: store/writer.py)."""
         if conn.dialect.name != "postgresql":
             receipt = self(conn)
             return lambda: receipt

@@ -137,14 +137,14 @@ class Writer:
             # way (jobs are re-runnable: transient failures already retry them).
             try:
                 with conn.begin():
-                    results = _run_pipelined(conn, batch)
+                    outcomes = _run_pipelined(conn, batch)
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 self._careful_until = time.monotonic() + CAREFUL_SECONDS
             else:
-                for pending, result in zip(batch, results, strict=True):
-                    pending.outcome = (True, result)
+                for pending, outcome in zip(batch, outcomes, strict=True):
+                    pending.outcome = outcome
                 return
         with conn.begin():
             for pending in batch:
@@ -183,19 +183,21 @@ class Writer:
             self._conn = None
 
 
-def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[Any]:
-    """Run a PostgreSQL batch; runs of jobs that can split (a ``send(conn)`` method that
-    sends its statements and returns a function reading their outcome, like
-    ``service.submit.Commit``) go out in one psycopg pipeline: one round trip for the run.
+def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+    """Run a PostgreSQL batch; runs of jobs that can split go out in one psycopg pipeline.
 
-    A job that fails here fails the batch, which the caller then runs the careful way.
+    Such a job (``service.submit.Commit``) has a ``send(conn)`` method that sends its
+    statements and returns a function reading their outcome: the run costs one round trip.
+    That function raises a :class:`CentauroError` only for a refusal that wrote nothing (no
+    credits, a changed secret), so the refusal is that job's answer and the batch goes on.
+    Any other failure fails the batch, which the caller then runs the careful way.
     """
     driver = conn.connection.driver_connection
-    results: list[Any] = []
+    outcomes: list[tuple[bool, Any]] = []
     at = 0
     while at < len(batch):
         if getattr(batch[at].job, "send", None) is None:
-            results.append(batch[at].job(conn))
+            outcomes.append((True, batch[at].job(conn)))
             at += 1
             continue
         finishers: list[Callable[[], Any]] = []
@@ -203,8 +205,12 @@ def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[Any]:
             while at < len(batch) and getattr(batch[at].job, "send", None) is not None:
                 finishers.append(batch[at].job.send(conn))  # type: ignore[attr-defined]
                 at += 1
-        results.extend(finish() for finish in finishers)
-    return results
+        for finish in finishers:
+            try:
+                outcomes.append((True, finish()))
+            except CentauroError as exc:
+                outcomes.append((False, exc))
+    return outcomes
 
 
 def _deliver(batch: list[_Pending]) -> None:
