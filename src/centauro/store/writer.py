@@ -4,7 +4,8 @@ Every accepted request must be on disk before it is answered, and a commit costs
 more than the rows in it. The writer thread takes whatever jobs have queued up, runs
 each inside its own savepoint (so one job's failure leaves the others intact), commits
 once, and only then hands each caller its result. On SQLite this is also the only
-writer in the process, so requests never fight over the database lock.
+writer in the process, so requests never fight over the database lock. On PostgreSQL,
+where each statement is a round trip, the sends of a batch go out in one pipeline.
 """
 
 from __future__ import annotations
