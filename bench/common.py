@@ -16,7 +16,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 
@@ -150,3 +153,40 @@ def start_server(
 def median_report(name: str, unit: str, values: list[float]) -> str:
     runs = ", ".join(f"{v:,.0f}" for v in values)
     return f"{name}: median {statistics.median(values):,.0f} {unit}  (runs: {runs})"
+
+
+_databases = count(1)
+
+
+@contextmanager
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty database ``bench_<pid>_<n>`` on ``server_url``'s server, dropped after.
+
+    ``server_url`` is any database there to connect to (``…/test``); the yielded URL names
+    the new database with the psycopg driver, as ``centauro serve`` takes it.
+    """
+    import psycopg  # noqa: PLC0415 - the benchmarks on SQLite do not need it
+
+    name = f"bench_{os.getpid()}_{next(_databases)}"
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    base = plain.rsplit("/", 1)[0]
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def store(db: str | None) -> Iterator[str | None]:
+    """``--db`` as the scripts take it: None (a SQLite file in the server's directory), a
+    ``sqlite:`` URL, or a PostgreSQL server URL, on which a fresh database is made and
+    dropped after (``fresh_postgres``)."""
+    if db is None or db.startswith("sqlite"):
+        yield db
+        return
+    with fresh_postgres(db) as url:
+        yield url

@@ -16,11 +16,12 @@ import asyncio
 import json
 import sys
 import urllib.parse
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import median_report, start_server
+from bench.common import median_report, start_server, store
 from bench.loadgen import run_load
 from centauro.compat.phpurl import encode_field
 
@@ -50,7 +51,11 @@ def bulk_request(server_host: str, cid: str, secret: str, run: int, recipients: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="database URL (default: a fresh SQLite file; PostgreSQL: a fresh database there)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--gets", type=int, default=20_000)
@@ -58,7 +63,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="serve --workers (0: default)")
     args = parser.parse_args()
 
-    server = start_server(args.db, workers=args.workers)
+    fresh = ExitStack()  # a fresh PostgreSQL database for this run, dropped after
+    server = start_server(fresh.enter_context(store(args.db)), workers=args.workers)
     host = f"127.0.0.1:{server.port}"
     try:
         bulk_rates: list[float] = []
@@ -124,6 +130,7 @@ def main() -> None:
         print(f"server CPU seconds: {server.cpu_seconds():.1f}")
     finally:
         server.stop()
+        fresh.close()
 
 
 if __name__ == "__main__":

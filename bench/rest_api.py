@@ -18,11 +18,12 @@ import asyncio
 import base64
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import median_report, start_server
+from bench.common import median_report, start_server, store
 from bench.loadgen import run_load
 
 
@@ -44,7 +45,11 @@ def batch_body(run: int, items: int) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="database URL (default: a fresh SQLite file; PostgreSQL: a fresh database there)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--singles", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=10_000)
@@ -53,7 +58,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["single", "batch"], default=None)
     args = parser.parse_args()
 
-    server = start_server(args.db)
+    fresh = ExitStack()  # a fresh PostgreSQL database for this run, dropped after
+    server = start_server(fresh.enter_context(store(args.db)))
     host = f"127.0.0.1:{server.port}"
     auth = base64.b64encode(f"{server.client_id}:{server.client_secret}".encode()).decode()
     try:
@@ -109,6 +115,7 @@ def main() -> None:
         print(f"server CPU seconds: {server.cpu_seconds():.1f}")
     finally:
         server.stop()
+        fresh.close()
 
 
 if __name__ == "__main__":

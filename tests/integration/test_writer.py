@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from centauro.domain.errors import InsufficientCredits, NotFound
-from centauro.service import accounts
+from centauro.domain.models import Account
+from centauro.service import accounts, submit
 from centauro.store import accounts as account_store
 from centauro.store.engine import Database
 from centauro.store.writer import Writer
+from tests.support.roundtrips import Turns
 
 
 @pytest.fixture
@@ -96,3 +99,75 @@ def test_results_arrive_only_after_commit(db: Database, writer: Writer) -> None:
                 assert account.balance == amount * (amount + 1) // 2
 
     asyncio.run(main())
+
+
+def _send(account: Account, number: str) -> submit.Commit:
+    planned = submit.plan(
+        [submit.Recipient(number)], "Hola", country="VE", max_segments=5, max_recipients=5
+    )
+    return submit.Commit(account, planned, "test", _now())
+
+
+def test_sends_in_one_batch_each_get_their_own_outcome(db: Database, writer: Writer) -> None:
+    """On PostgreSQL these go out pipelined; a refused send leaves the others committed."""
+    with db.begin() as conn:
+        rich = accounts.create(conn, name="Rico", credits=100, now=_now()).account
+        poor = accounts.create(conn, name="Pobre", credits=2, now=_now()).account
+
+    async def main() -> list[submit.Receipt | BaseException]:
+        jobs = [_send(rich if i % 2 else poor, f"0414{i:07d}") for i in range(40)]
+        return await asyncio.gather(*(writer.run(job) for job in jobs), return_exceptions=True)
+
+    results = asyncio.run(main())
+    refused = [r for r in results if isinstance(r, BaseException)]
+    receipts = [r for r in results if isinstance(r, submit.Receipt)]
+    assert len(refused) == 18
+    assert all(isinstance(r, InsufficientCredits) for r in refused)
+    assert len(receipts) == 22
+    ids = [r.message_ids[0] for r in receipts]
+    assert None not in ids
+    assert len(set(ids)) == 22
+    with db.read() as conn:
+        for account, spent in ((rich, 20), (poor, 2)):
+            current = account_store.by_id(conn, account.id)
+            assert current is not None
+            assert current.balance == account.balance - spent
+            assert account_store.ledger_sum(conn, account.id) == current.balance
+
+
+def test_a_batch_of_sends_is_one_round_trip_on_postgresql(db: Database) -> None:
+    """Refused sends in the batch (no credits) are answered without leaving the pipeline."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has no round trips")
+    with db.begin() as conn:
+        account = accounts.create(conn, name="Lote", credits=1000, now=_now()).account
+        broke = accounts.create(conn, name="Sin saldo", credits=0, now=_now()).account
+    writer = Writer(db.write_engine, max_batch=64)
+    turns = Turns()
+
+    @event.listens_for(db.write_engine, "connect")
+    def _trace(dbapi_conn: Any, _record: Any) -> None:
+        turns.follow(dbapi_conn.pgconn)
+
+    db.write_engine.dispose()  # the writer's connection is traced from its start
+    writer.start()
+
+    async def main() -> list[Any]:
+        await writer.run(lambda conn: None)  # connect and warm up
+        turns.reset()
+        jobs = [_send(broke if i % 4 == 0 else account, f"0414{i:07d}") for i in range(32)]
+        return await asyncio.gather(*(writer.run(j) for j in jobs), return_exceptions=True)
+
+    try:
+        results = asyncio.run(main())
+        writer.stop()
+        trips = turns.count()
+    finally:
+        writer.stop()
+        event.remove(db.write_engine, "connect", _trace)
+        turns.close()
+    # Each batch: BEGIN with the sends in one pipeline, then COMMIT.
+    assert trips <= 2 * (writer.commits - 1), (trips, writer.commits)
+    assert [isinstance(r, InsufficientCredits) for r in results] == [i % 4 == 0 for i in range(32)]
+    with db.read() as conn:
+        assert account_store.by_id(conn, account.id).balance == 1000 - 24  # type: ignore[union-attr]

@@ -172,7 +172,7 @@ async def _send(
     )
     now = datetime.now(UTC)
     receipt = await gateway.write(
-        lambda conn: submit.commit(conn, account=account, planned=planned, source=source, now=now),
+        submit.Commit(account, planned, source, now),
         order=account.id,  # charges in account order: no deadlock between two processes
     )
     gateway.queued()

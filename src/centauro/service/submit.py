@@ -33,6 +33,7 @@ from centauro.domain.models import Account
 from centauro.domain.states import MessageState
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
+from centauro.store import sends as send_store
 from centauro.store import suppressions as suppression_store
 
 DEFAULT_VALIDITY = timedelta(hours=24)
@@ -193,6 +194,9 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
+    when = _when(account, now, timing)
+    if conn.dialect.name == "postgresql":
+        return _start_in_one_statement(conn, account, planned, source, now, when)()
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
@@ -210,25 +214,8 @@ def commit(
     elif not account_store.is_current(conn, account.id, account.secret_hash):
         # Nothing to charge, so no charge re-checked the (maybe cached) credentials.
         raise AuthenticationFailed
-    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
-    if timing.category == "marketing" and account.quiet_hours:
-        due = schedule.release_time(
-            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
-        )
-    status = MessageState.SCHEDULED if due > now else MessageState.QUEUED
     ids = message_store.insert_queued(
-        conn,
-        account_id=account.id,
-        source=source,
-        items=accepted,
-        now=now,
-        schedule=message_store.Schedule(
-            status=status,
-            due_at=due,
-            expires_at=due + timing.validity,
-            category=timing.category,
-            callback_url=timing.callback_url,
-        ),
+        conn, account_id=account.id, source=source, items=accepted, now=now, schedule=when
     )
     if cost:
         account_store.record_ledger(
@@ -244,7 +231,108 @@ def commit(
         )
     next_id = iter(ids)
     message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
-    return Receipt(items, message_ids, cost, balance, status, due)
+    return Receipt(items, message_ids, cost, balance, when.status, when.due_at)
+
+
+def _when(account: Account, now: datetime, timing: Timing) -> message_store.Schedule:
+    due = timing.schedule_at if timing.schedule_at and timing.schedule_at > now else now
+    if timing.category == "marketing" and account.quiet_hours:
+        due = schedule.release_time(
+            due, schedule.parse_quiet_hours(account.quiet_hours), account.timezone
+        )
+    return message_store.Schedule(
+        status=MessageState.SCHEDULED if due > now else MessageState.QUEUED,
+        due_at=due,
+        expires_at=due + timing.validity,
+        category=timing.category,
+        callback_url=timing.callback_url,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """:func:`commit` as a writer job: ``Commit(...)(conn)`` is ``commit(conn, ...)``.
+
+    On PostgreSQL the writer may instead call :meth:`send` for every such job of a batch
+    inside one pipeline, then the functions it returned: the whole batch of sends is then
+    one round trip (store/writer.py).
+    """
+
+    account: Account
+    planned: Plan
+    source: str
+    now: datetime
+    timing: Timing = Timing()
+
+    def __call__(self, conn: Connection) -> Receipt:
+        return commit(
+            conn,
+            account=self.account,
+            planned=self.planned,
+            source=self.source,
+            now=self.now,
+            timing=self.timing,
+        )
+
+    def send(self, conn: Connection) -> Callable[[], Receipt]:
+        """Send the statement now; the returned function reads the outcome, or raises
+        :class:`AuthenticationFailed` / :class:`InsufficientCredits` — and then the
+        statement wrote nothing (the writer relies on it: store/writer.py)."""
+        if conn.dialect.name != "postgresql":
+            receipt = self(conn)
+            return lambda: receipt
+        when = _when(self.account, self.now, self.timing)
+        return _start_in_one_statement(
+            conn, self.account, self.planned, self.source, self.now, when
+        )
+
+
+def _start_in_one_statement(
+    conn: Connection,
+    account: Account,
+    planned: Plan,
+    source: str,
+    now: datetime,
+    when: message_store.Schedule,
+) -> Callable[[], Receipt]:
+    """PostgreSQL: the same steps as :func:`commit`, one statement (store/sends.py); the
+    returned function reads its outcome and raises as :func:`commit` does."""
+    accepted = [i for i in planned.items if i.verdict is Verdict.ACCEPTED]
+    pending = send_store.start(
+        conn,
+        account_id=account.id,
+        secret_hash=account.secret_hash,
+        items=accepted,
+        source=source,
+        now=now,
+        schedule=when,
+    )
+    return lambda: _receipt(account, planned, accepted, when, pending())
+
+
+def _receipt(
+    account: Account,
+    planned: Plan,
+    accepted: list[Item],
+    when: message_store.Schedule,
+    sent: send_store.Sent,
+) -> Receipt:
+    if sent.charged is None:
+        if not sent.current:
+            raise AuthenticationFailed
+        if sent.cost:
+            raise InsufficientCredits(sent.cost, sent.balance or 0)
+    suppressed = {accepted[k].e164 for k in sent.suppressed}
+    items = [
+        replace(i, verdict=Verdict.OPTED_OUT)
+        if i.verdict is Verdict.ACCEPTED and i.e164 in suppressed
+        else i
+        for i in planned.items
+    ]
+    next_id = iter(sent.ids)
+    message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
+    balance = sent.charged if sent.charged is not None else account.balance
+    return Receipt(items, message_ids, sent.cost, balance, when.status, when.due_at)
 
 
 def _drop_suppressed(conn: Connection, account_id: int, items: list[Item]) -> list[Item]:

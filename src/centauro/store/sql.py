@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,30 @@ def fetchall(conn: Connection, sql: str, params: Params | None = None) -> list[t
 def fetchone(conn: Connection, sql: str, params: Params | None = None) -> tuple[Any, ...] | None:
     rows = fetchall(conn, sql, params)
     return rows[0] if rows else None
+
+
+def fetchone_later(
+    conn: Connection, sql: str, params: Params | None = None
+) -> Callable[[], tuple[Any, ...] | None]:
+    """Send one statement now; return a function that reads its first row.
+
+    Inside a psycopg pipeline (store/writer.py) the statement is only queued, and its
+    row is there once the pipeline has synced: many such statements share one round trip.
+    """
+    cursor = _cursor(conn)
+    try:
+        cursor.execute(_text(conn, sql), params or {})
+    except BaseException:
+        cursor.close()
+        raise
+
+    def first_row() -> tuple[Any, ...] | None:
+        try:
+            return cursor.fetchone()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    return first_row
 
 
 def execute(conn: Connection, sql: str, params: Params | None = None) -> int:

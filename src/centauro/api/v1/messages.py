@@ -22,7 +22,6 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Connection
 
 from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
@@ -150,10 +149,7 @@ async def _send(request: Request, account: Account, read: BodyReader) -> Respons
             return early
         raise
 
-    def send(conn: Connection) -> submit.Receipt:
-        return submit.commit(
-            conn, account=account, planned=planned, source=SOURCE, now=now, timing=timing
-        )
+    send = submit.Commit(account, planned, SOURCE, now, timing)  # pipelined on PostgreSQL
 
     if key is not None:
         response = await idempotency.commit(
