@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from centauro import metrics
 from centauro.api.guard import Guard, checked
 from centauro.api.limits import BodyTooLarge
 from centauro.compat import codes, wire
@@ -175,6 +176,7 @@ async def _send(
         lambda conn: submit.commit(conn, account=account, planned=planned, source=source, now=now)
     )
     gateway.queued()
+    metrics.accepted(account.client_id, receipt.accepted)
     rows = [
         wire.ResultRow(
             nom=item.name,

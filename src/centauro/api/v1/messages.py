@@ -24,6 +24,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection
 
+from centauro import metrics
 from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, current_account
@@ -150,10 +151,14 @@ async def _send(request: Request, account: Account, read: BodyReader) -> Respons
             return early
         raise
 
+    committed: list[submit.Receipt] = []
+
     def send(conn: Connection) -> submit.Receipt:
-        return submit.commit(
+        receipt = submit.commit(
             conn, account=account, planned=planned, source=SOURCE, now=now, timing=timing
         )
+        committed[:] = [receipt]  # the last run's (the writer may re-run a job)
+        return receipt
 
     if key is not None:
         response = await idempotency.commit(
@@ -165,6 +170,8 @@ async def _send(request: Request, account: Account, read: BodyReader) -> Respons
         body = await anyio.to_thread.run_sync(_render, receipt) if big else _render(receipt)
         response = idempotency.to_response(Answer(202, body))
     gateway.queued()
+    if committed:  # not when an idempotent repeat was answered from the first request
+        metrics.accepted(account.client_id, committed[0].accepted)
     return response
 
 
