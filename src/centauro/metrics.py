@@ -91,16 +91,27 @@ class _Labels:
 def label_accounts(on: bool) -> None:
     """``CENTAURO_METRICS_ACCOUNT_LABEL=false``: every account counted as ``""``."""
     _Labels.accounts = on
+    _ACCEPTED.clear()
 
 
 def account_label(client_id: str) -> str:
     return client_id if _Labels.accounts else ""
 
 
+#: Labelled children already made: ``labels()`` takes a lock and checks its values on
+#: every call (most of its cost per request); these keys are bounded like the labels.
+_ACCEPTED: dict[str, Counter] = {}
+_HTTP: dict[tuple[str, str, int], Counter] = {}
+
+
 def accepted(client_id: str, count: int) -> None:
     """A door queued ``count`` messages of an account (one call per request)."""
-    if count:
-        MESSAGES.labels(account_label(client_id), "", "accepted").inc(count)
+    if not count:
+        return
+    child = _ACCEPTED.get(client_id)
+    if child is None:
+        child = _ACCEPTED[client_id] = MESSAGES.labels(account_label(client_id), "", "accepted")
+    child.inc(count)
 
 
 def submit_took(connector: str, seconds: float) -> None:
@@ -114,7 +125,11 @@ def webhook_outcomes(delivered: int, retried: int, failed: int) -> None:
 
 
 def http_request(route: str, method: str, status: int) -> None:
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    key = (route, method, status)
+    child = _HTTP.get(key)
+    if child is None:
+        child = _HTTP[key] = HTTP_REQUESTS.labels(route, method, str(status))
+    child.inc()
 
 
 @dataclass(slots=True)
