@@ -3,7 +3,10 @@
 ``overhead``: compat ``GET /http/`` single sends (as bench/core_api.py), 32 keep-alive
 clients, on a server from a tree without metrics (``--base-src``, e.g. a ``git archive``
 of main) and on this tree, single-process and in multiprocess mode; fresh server per run,
-the variants interleaved round by round; medians and ratios.
+the variants interleaved round by round, their order turned each round; medians and
+ratios of throughput and of the server's CPU time per message.
+
+``hotpath``: the metric calls of one compat single send, timed alone, in both modes.
 
 ``queue``: the scrape-time queue depth on a table of ``--rows`` messages (almost all
 final, a few thousand open), in SQLite or in a PostgreSQL schema; medians of ``--runs``
@@ -12,6 +15,7 @@ of ``service.messages.queue_depth`` and of the whole exposition, beside a naive
 
 Usage:
   python bench/metrics.py overhead --base-src /tmp/base/src [--rounds 3] [--gets 10000]
+  python bench/metrics.py hotpath
   python bench/metrics.py queue [--rows 1000000] [--pg postgresql://postgres@127.0.0.1/test]
 """
 
@@ -22,6 +26,7 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,8 +106,13 @@ def overhead(args: argparse.Namespace) -> None:
     }
     rates: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
     for round_ in range(args.rounds):
-        for name, (src, multiproc) in variants.items():
+        # The order turns each round: the machine drifts, and a fixed order showed a
+        # steady penalty for whichever variant ran later in the round.
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            src, multiproc = variants[name]
             rate, micros = get_rate(src, args.gets, args.concurrency, multiproc)
             rates[name].append(rate)
             cpu[name].append(micros)
@@ -119,6 +129,39 @@ def overhead(args: argparse.Namespace) -> None:
             f"  {name}: median {rate:,.0f} msg/s ({rate / base_rate:.3f}x), "
             f"server CPU {micros:.0f} µs/msg ({micros / base_cpu:.3f}x)"
         )
+
+
+# -- per request ----------------------------------------------------------------------
+
+HOTPATH = """
+import timeit
+from centauro import metrics
+from centauro.api.metrics import route_of
+scope = {"path": "/http/", "type": "http", "method": "GET"}
+fixed = frozenset({"/http/", "/http"})
+def one():
+    metrics.http_request(route_of(scope, fixed), "GET", 200)
+    metrics.accepted("0123456789abcdef", 1)
+    metrics.submit_took("sim", 0.01)
+n = 100_000
+print(min(timeit.repeat(one, number=n, repeat=5)) / n * 1e6)
+"""
+
+
+def hotpath(args: argparse.Namespace) -> None:
+    """The metric calls one compat single send costs, timed alone (no server noise)."""
+    for mode in ("single process", "multiprocess"):
+        env = dict(os.environ)
+        directory = tempfile.mkdtemp(prefix="centauro-prom-")
+        if mode == "multiprocess":
+            env["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", HOTPATH], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        print(f"{mode}: {float(out):.2f} µs per message (HTTP count, accepted, submit latency)")
 
 
 # -- queue depth -------------------------------------------------------------------------
@@ -231,13 +274,14 @@ def main() -> None:
     o.add_argument("--rounds", type=int, default=3)
     o.add_argument("--gets", type=int, default=10_000)
     o.add_argument("--concurrency", type=int, default=32)
+    sub.add_parser("hotpath")
     q = sub.add_parser("queue")
     q.add_argument("--rows", type=int, default=1_000_000)
     q.add_argument("--runs", type=int, default=3)
     q.add_argument("--pg", default=None, help="PostgreSQL DSN (a schema is made and dropped)")
     args = parser.parse_args()
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    overhead(args) if args.what == "overhead" else queue(args)
+    {"overhead": overhead, "hotpath": hotpath, "queue": queue}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ def account_label(client_id: str) -> str:
 #: every call (most of its cost per request); these keys are bounded like the labels.
 _ACCEPTED: dict[str, Counter] = {}
 _HTTP: dict[tuple[str, str, int], Counter] = {}
+_SUBMIT: dict[str, Histogram] = {}
 
 
 def accepted(client_id: str, count: int) -> None:
@@ -115,7 +116,10 @@ def accepted(client_id: str, count: int) -> None:
 
 
 def submit_took(connector: str, seconds: float) -> None:
-    SUBMIT_SECONDS.labels(connector).observe(seconds)
+    child = _SUBMIT.get(connector)
+    if child is None:
+        child = _SUBMIT[connector] = SUBMIT_SECONDS.labels(connector)
+    child.observe(seconds)
 
 
 def webhook_outcomes(delivered: int, retried: int, failed: int) -> None:
