@@ -22,6 +22,7 @@ from sqlalchemy import text
 from centauro.store.engine import open_database
 from tests.acceptance.test_smpp_delivery import FAST_FAILOVER, connect, ids_of, wait_until
 from tests.acceptance.test_smpp_delivery import Carrier as Sender
+from tests.support.esme import new_customer, smpp_gateway
 from tests.support.server import ServerProcess, free_port, start_server
 from tests.support.smsc import SmscProcess, start_smsc
 from tests.support.stores import KINDS, store_url
@@ -179,3 +180,31 @@ def test_metrics_answer_loopback_and_the_token_and_refuse_a_wrong_token(
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.json()["code"] == "unauthorized"
     assert "token" in wrong.json()["detail"]
+
+
+def test_the_smpp_server_shows_binds_per_account_and_counts_its_submits(tmp_path: Path) -> None:
+    with store_url("sqlite", tmp_path) as url:
+        for server in smpp_gateway(url, tmp_path):
+            smpp = new_customer(server)
+            esme = smpp.esme()
+            try:
+                sequence = esme.submit("584141234567", b"hola", registered_delivery=1)
+                status, _ = esme.answer(sequence)
+                assert status == 0
+                samples = scrape(smpp.gw)
+                client_id = smpp.account.client_id
+                assert value(samples, "centauro_smpp_server_binds", account=client_id) == 1
+                assert value(samples, "centauro_smpp_server_window_size", account=client_id) > 0
+                assert (
+                    value(samples, "centauro_messages_total", account=client_id, connector="",
+                          outcome="accepted") == 1
+                )  # fmt: skip
+            finally:
+                esme.close()
+            wait_until(
+                lambda gw=smpp.gw, who=client_id: (
+                    value(scrape(gw), "centauro_smpp_server_binds", account=who) == 0
+                ),
+                10,
+                "the bind gone from the metrics",
+            )
