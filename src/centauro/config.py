@@ -133,6 +133,15 @@ class Settings:
     #: IANA zone of the operator's panel pages (the dashboard's "today", message searches
     #: across accounts); a customer's pages use their account's own zone.
     panel_timezone: str = "America/Caracas"
+    # -- GET /metrics (docs/metrics.md) --
+    #: Bearer token that lets a scraper from any address read ``/metrics``; loopback
+    #: clients need none.
+    metrics_token: str = field(default="", repr=False)
+    #: Answer ``/metrics`` to every address (behind a proxy that guards it).
+    metrics_public: bool = False
+    #: Label message counters with the account's client id; false: one series for all
+    #: accounts (many accounts would make many series).
+    metrics_account_label: bool = True
     log_level: str = "INFO"
     #: ``auto`` (readable lines on a terminal, JSON lines otherwise), ``json`` or ``console``.
     log_format: str = "auto"

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from centauro import __version__
+from centauro import __version__, metrics
 from centauro.api import answers, compat, v1
 from centauro.api.guard import Guard
 from centauro.api.limits import BodySizeLimit
+from centauro.api.metrics import HttpMetrics, scrape
 from centauro.api.v1 import problems
 from centauro.config import Settings
 from centauro.runtime import Gateway, Siblings
@@ -73,11 +74,17 @@ def create_app(
     app.add_api_route(
         "/health", v1.health.health, methods=["GET"], tags=["ops"], include_in_schema=False
     )
+    # Prometheus text format; loopback, a token or public by setting (docs/metrics.md).
+    app.add_api_route("/metrics", scrape, methods=["GET"], tags=["ops"], include_in_schema=False)
+    metrics.label_accounts(settings.metrics_account_label)
     problems.install(app)
     app.include_router(v1.router)
     app.mount("/panel", create_panel(gateway))  # the web panel (its own headers and errors)
-    return BodySizeLimit(
-        CompatFront(app), max_bytes=settings.max_body_bytes, answer=answers.error_body
+    return HttpMetrics(
+        BodySizeLimit(
+            CompatFront(app), max_bytes=settings.max_body_bytes, answer=answers.error_body
+        ),
+        fixed=frozenset(_COMPAT_ROUTES),
     )
 
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from centauro import metrics
 from centauro.api.guard import Guard, checked
 from centauro.api.limits import BodyTooLarge
 from centauro.compat import codes, wire
@@ -176,6 +177,7 @@ async def _send(
         order=account.id,  # charges in account order: no deadlock between two processes
     )
     gateway.queued()
+    metrics.accepted(account.client_id, receipt.accepted)
     rows = [
         wire.ResultRow(
             nom=item.name,

@@ -79,6 +79,7 @@ def serve(
     ] = None,
 ) -> None:
     """Ejecuta el gateway: API compatible CentauroSMS v1.2 + despacho de mensajes."""
+    metrics_dir = _metrics_dir_for_workers(ctx, workers)
     import uvicorn
 
     from centauro.api.app import create_app
@@ -101,7 +102,15 @@ def serve(
         output.fail(texts.BAD_WORKERS.format(value=s.workers), code=2)
     count = s.workers or default_workers()
     if count > 1:
-        _serve_workers(ctx, s, (host, port, serving), count, (access_log, migrate_db), smpp_port)
+        try:
+            _serve_workers(
+                ctx, s, (host, port, serving), count, (access_log, migrate_db), smpp_port
+            )
+        finally:
+            if metrics_dir is not None:
+                from centauro.metrics import remove_multiprocess_dir
+
+                remove_multiprocess_dir(metrics_dir)
         return
     output.console.print(serving, soft_wrap=True)
     output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
@@ -174,6 +183,35 @@ def _serve_workers(
         parent.run()
     except StartupFailed:
         output.fail(texts.WORKER_START_FAILED)
+
+
+def _metrics_dir_for_workers(ctx: typer.Context, workers: int | None) -> str | None:
+    """With several workers, /metrics sums every process's files (prometheus-client's
+    multiprocess mode). The library picks its mode when it is first imported, and the
+    workers are forked from this process after it imports the server: so the directory
+    is made and ``PROMETHEUS_MULTIPROC_DIR`` set before anything imports it. A directory
+    the operator set is used as it is (emptied first). Returns the one we made."""
+    import os
+    import tempfile
+
+    from centauro.cli.workers import default_workers
+
+    try:
+        count = settings(ctx, workers=workers).workers
+    except Exception:  # noqa: BLE001 - a bad setting is reported by serve itself, in Spanish
+        return None
+    if count < 0 or (count or default_workers()) <= 1:
+        return None
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        import shutil
+
+        shutil.rmtree(given, ignore_errors=True)
+        os.makedirs(given, mode=0o700)
+        return None
+    made = tempfile.mkdtemp(prefix="centauro-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
 
 
 def _smpp_door(s: Settings, host: str, port: int | None) -> list[Door]:

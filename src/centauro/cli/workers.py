@@ -39,6 +39,13 @@ HEALTHY_SECONDS = 30.0
 TICK = 0.1
 
 
+def _forget_metrics_of(pid: int) -> None:
+    """A worker is gone: its live gauges leave the multiprocess /metrics sum."""
+    from centauro import metrics
+
+    metrics.worker_exited(pid)
+
+
 def default_workers() -> int:
     """One worker per CPU this process may run on."""
     return max(1, len(os.sched_getaffinity(0)))
@@ -203,6 +210,7 @@ class Parent:
                 if code is None:
                     continue
                 slot.process = None
+                _forget_metrics_of(process.pid)
                 if code == STARTUP_FAILED and slot.starts == 1:
                     raise StartupFailed(f"worker {slot.spec.index} could not start")
                 lived = now - slot.started

@@ -16,11 +16,13 @@ expired or out of retries → final, refunded.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
+from centauro import metrics
 from centauro.connectors.base import (
     Accepted,
     Connector,
@@ -118,8 +120,10 @@ class Dispatcher:
         sms = OutboundSms(m.id, m.recipient, m.text, m.encoding, m.segments)
         outcome: SubmitOutcome = RetryLater("no connector can carry this number now")
         for connector in self._router(m.recipient):
+            started = time.perf_counter()
             try:
                 outcome = await connector.submit(sms)
+                metrics.submit_took(connector.name, time.perf_counter() - started)
             except Exception as exc:  # a connector bug must not lose the message
                 log.exception(
                     "connector_submit_crashed",
@@ -137,6 +141,7 @@ class Dispatcher:
         sent: list[tuple[int, str, tuple[str, ...]]] = []
         retries: list[tuple[int, datetime, str]] = []
         finals: list[outcomes.Final] = []
+        accounts: dict[int, int] = {}
         for m, result in results:
             if result is None:
                 finals.append(outcomes.Final(m.id, MessageState.EXPIRED, "validity period ended"))
@@ -144,22 +149,27 @@ class Dispatcher:
             name, outcome = result
             if isinstance(outcome, Accepted):
                 sent.append((m.id, name, outcome.carrier_ids))
+                accounts[m.id] = m.account_id
             elif isinstance(outcome, Rejected):
                 error = f"{outcome.reason} [{outcome.code}]" if outcome.code else outcome.reason
-                finals.append(outcomes.Final(m.id, MessageState.FAILED, error))
+                finals.append(outcomes.Final(m.id, MessageState.FAILED, error, name))
             else:
                 due = self._retry.next_due(attempts=m.attempts, now=now, hint=outcome.after)
                 if self._retry.expired(m.created_at, due, m.expires_at):
-                    finals.append(outcomes.Final(m.id, MessageState.EXPIRED, outcome.reason))
+                    finals.append(outcomes.Final(m.id, MessageState.EXPIRED, outcome.reason, name))
                 else:
                     retries.append((m.id, due, outcome.reason))
 
-        def job(conn: Connection) -> None:
+        def job(conn: Connection) -> metrics.Tally:
+            tally = metrics.Tally()  # new on each run: the writer may re-run a job
             outcomes.record_sent(conn, sent, now)
+            for message_id, name, _ in sent:
+                tally.add(accounts[message_id], name, MessageState.SENT.value)
             outcomes.record_retry(conn, retries, now)
-            outcomes.record_final(conn, finals, now)
+            outcomes.record_final(conn, finals, now, tally=tally)
+            return outcomes.label_accounts(conn, tally)
 
-        await self._writer.run(job)
+        (await self._writer.run(job)).publish()
         self.dispatched += len(results)
         if sent and self._on_recorded is not None:
             self._on_recorded()

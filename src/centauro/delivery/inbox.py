@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
+from centauro import metrics
 from centauro.connectors.base import InboundSms, Receipt
 from centauro.domain.states import MessageState
 from centauro.service import inbound, outcomes
@@ -130,23 +131,25 @@ class BufferedInbox:
             return
         now = self._clock()
 
-        def job(conn: Connection) -> int:
+        def job(conn: Connection) -> tuple[int, metrics.Tally]:
+            tally = metrics.Tally()  # new on each run: the writer may re-run a job
             if messages:
                 inbound.receive(
                     conn, [_inbound(m) for m in messages], now, resend_window=self._reassembly
                 )
-            unmatched = _apply(conn, receipts, now)
+            unmatched = _apply(conn, receipts, now, tally)
             store_receipts.keep_pending(
                 conn, [(r.connector, r.carrier_id, r.state.value, r.error) for r in unmatched], now
             )
-            return len(unmatched)
+            return len(unmatched), outcomes.label_accounts(conn, tally)
 
         try:
-            kept = await self._writer.run(job)
+            kept, tally = await self._writer.run(job)
         except Exception as exc:
             _settle(waiting, exc)  # the connectors NAK; the carrier sends them again
             raise
         _settle(waiting, None)
+        tally.publish()
         self.applied += len(receipts) - kept
         self.kept += kept
         if kept:
@@ -188,14 +191,15 @@ class BufferedInbox:
         """Match the kept receipts again; apply those whose message is now known."""
         now = self._clock()
 
-        def job(conn: Connection) -> tuple[int, int]:
+        def job(conn: Connection) -> tuple[int, int, metrics.Tally]:
+            tally = metrics.Tally()
             rows = store_receipts.pending(conn, limit=PENDING_BATCH)
             if not rows:
-                return 0, 0
+                return 0, 0, tally
             receipts = [
                 Receipt(r.connector, r.carrier_id, MessageState(r.state), r.error) for r in rows
             ]
-            unmatched = {(r.connector, r.carrier_id) for r in _apply(conn, receipts, now)}
+            unmatched = {(r.connector, r.carrier_id) for r in _apply(conn, receipts, now, tally)}
             done = [
                 r.id
                 for r in rows
@@ -209,9 +213,10 @@ class BufferedInbox:
                 and r.received_at < now - PENDING_PATIENCE
             )
             store_receipts.forget_pending(conn, done)
-            return len(done) - expired, expired
+            return len(done) - expired, expired, outcomes.label_accounts(conn, tally)
 
-        applied, expired = await self._writer.run(job)
+        applied, expired, tally = await self._writer.run(job)
+        tally.publish()
         self.applied += applied
         self.dropped += expired
         if expired:
@@ -234,7 +239,9 @@ def _inbound(m: InboundSms) -> inbound.Inbound:
     )
 
 
-def _apply(conn: Connection, receipts: Sequence[Receipt], now: datetime) -> list[Receipt]:
+def _apply(
+    conn: Connection, receipts: Sequence[Receipt], now: datetime, tally: metrics.Tally
+) -> list[Receipt]:
     """Apply receipts to their messages; return those that matched none."""
     by_connector: dict[str, list[Receipt]] = defaultdict(list)
     for r in receipts:
@@ -246,6 +253,7 @@ def _apply(conn: Connection, receipts: Sequence[Receipt], now: datetime) -> list
             name,
             [outcomes.CarrierReceipt(r.carrier_id, r.state, r.error) for r in items],
             now,
+            tally=tally,
         )
         missing = {u.carrier_id for u in left}
         unmatched.extend(r for r in items if r.carrier_id in missing)

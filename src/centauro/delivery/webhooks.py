@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Connection
 
-from centauro import __version__
+from centauro import __version__, metrics
 from centauro.config import Settings
 from centauro.delivery.claims import ClaimLoop
 from centauro.domain.errors import InvalidRequest, Unavailable
@@ -266,6 +266,7 @@ class WebhookSender:
             store.record(conn, delivered=delivered, retries=retries, failed=failed, now=now)
 
         await self._writer.run(job)
+        metrics.webhook_outcomes(len(delivered), len(retries), len(failed))
         self.delivered += len(delivered)
         self.retried += len(retries)
         self.failed += len(failed)

@@ -64,3 +64,8 @@ def cancel(conn: Connection, message_id: int, *, account_id: int, now: datetime)
         conn, [outcomes.Final(message_id, MessageState.CANCELLED, "cancelled by the sender")], now
     )
     return get(conn, message_id, account_id=account_id)
+
+
+def queue_depth(conn: Connection) -> dict[str, int]:
+    """Messages not yet final, by state (scheduled, queued, sent): the metrics' queue."""
+    return store.count_open(conn)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from centauro.domain.states import REFUNDED, MessageState
+from centauro.metrics import Tally
 from centauro.service import events
 from centauro.store import accounts as account_store
 from centauro.store import outbox
@@ -28,6 +29,7 @@ class Final:
     message_id: int
     state: MessageState
     error: str | None = None
+    connector: str = ""  #: the one that carried it or reported on it, for the metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +57,33 @@ def record_retry(
     return outbox.reschedule(conn, retries, now)
 
 
-def record_final(conn: Connection, finals: Sequence[Final], now: datetime) -> int:
-    """Move messages to final states; refund those in :data:`REFUNDED`. Rows changed."""
+def record_final(
+    conn: Connection,
+    finals: Sequence[Final],
+    now: datetime,
+    *,
+    tally: Tally | None = None,
+    by_receipt: bool = False,
+) -> int:
+    """Move messages to final states; refund those in :data:`REFUNDED`. Rows changed.
+
+    ``tally`` counts the moves by account, connector and state (and, ``by_receipt``,
+    how long each receipt took after the carrier's acceptance) for the metrics.
+    """
     if not finals:
         return 0
-    open_rows = {row[0]: row for row in outbox.open_messages(conn, [f.message_id for f in finals])}
+    open_rows = {row.id: row for row in outbox.open_messages(conn, [f.message_id for f in finals])}
     todo = [f for f in finals if f.message_id in open_rows]
     changed = outbox.finish(conn, [(f.message_id, f.state.value, f.error) for f in todo], now)
     events.status_changed(conn, [f.message_id for f in todo], now)
+    if tally is not None:
+        for f in todo:
+            row = open_rows[f.message_id]
+            tally.add(row.account_id, f.connector, f.state.value)
+            if by_receipt and row.sent_at is not None:
+                tally.receipt_age(f.connector, (now - row.sent_at).total_seconds())
     refunds = [
-        (f.message_id, open_rows[f.message_id][1], open_rows[f.message_id][2], f.state)
+        (f.message_id, open_rows[f.message_id].account_id, open_rows[f.message_id].cost, f.state)
         for f in todo
         if f.state in REFUNDED
     ]
@@ -86,7 +105,12 @@ def aggregate(part_states: Sequence[str]) -> MessageState:
 
 
 def apply_receipts(
-    conn: Connection, connector: str, reports: Sequence[CarrierReceipt], now: datetime
+    conn: Connection,
+    connector: str,
+    reports: Sequence[CarrierReceipt],
+    now: datetime,
+    *,
+    tally: Tally | None = None,
 ) -> list[CarrierReceipt]:
     """Match receipts to messages (or parts) and finish what they complete; return the
     receipts that matched nothing (yet: one may overtake the record of its submit)."""
@@ -98,17 +122,30 @@ def apply_receipts(
         if match is None or not match.open:
             continue  # unknown (the caller keeps it), or a repeat for a final message
         if match.part is None:
-            finals.append(Final(match.message_id, r.state, r.error))
+            finals.append(Final(match.message_id, r.state, r.error, connector))
         else:
             part_results.append((match, r.state.value, r.error))
     completed = store_receipts.record_part_receipts(conn, part_results, now)
     errors = {m.message_id: e for m, _, e in part_results if e}
     finals.extend(
-        Final(message_id, aggregate(states), errors.get(message_id))
+        Final(message_id, aggregate(states), errors.get(message_id), connector)
         for message_id, states in completed.items()
     )
-    record_final(conn, finals, now)
+    record_final(conn, finals, now, tally=tally, by_receipt=True)
     return [r for r in reports if r.carrier_id not in matches]
+
+
+#: Client ids by account id, for the metrics' account label (a client id never changes).
+_CLIENT_IDS: dict[int, str] = {}
+
+
+def label_accounts(conn: Connection, tally: Tally) -> Tally:
+    """Give ``tally`` the client ids of its accounts (read once per account and process)."""
+    missing = [a for a in tally.account_ids if a not in _CLIENT_IDS]
+    if missing:
+        _CLIENT_IDS.update(account_store.client_ids(conn, missing))
+    tally.client_ids = {a: _CLIENT_IDS[a] for a in tally.account_ids if a in _CLIENT_IDS}
+    return tally
 
 
 def _refund(

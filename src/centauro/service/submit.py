@@ -96,6 +96,11 @@ class Receipt:
     status: MessageState = MessageState.QUEUED  #: of the accepted messages
     due_at: datetime | None = None
 
+    @property
+    def accepted(self) -> int:
+        """Messages queued (or scheduled) by the request."""
+        return len(self.message_ids) - self.message_ids.count(None)
+
 
 def plan(
     recipients: Sequence[Recipient],

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from centauro import metrics
 from centauro.connectors.smpp.pdu import (
     BadPdu,
     Status,
@@ -149,6 +150,7 @@ class Handler:
         self._hold(client, len(sequences))
         try:
             receipt = await self._commit(client, planned, timing, got.registered, got.source)
+            metrics.accepted(client.client_id, receipt.accepted)
             mid = receipt.message_ids[0]
             if mid is None:
                 answers = [

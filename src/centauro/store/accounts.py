@@ -64,6 +64,14 @@ def insert_account(
     return _account(row)
 
 
+def client_ids(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """Client ids of the accounts ``ids`` (the label of their metrics)."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(accounts.c.id, accounts.c.client_id).where(accounts.c.id.in_(ids)))
+    return {row.id: row.client_id for row in rows}
+
+
 def by_client_id(conn: Connection, client_id: str) -> Account | None:
     """The account a credential id belongs to."""
     row = conn.execute(select(accounts).where(accounts.c.client_id == client_id)).first()

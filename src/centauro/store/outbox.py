@@ -72,7 +72,7 @@ WHERE id = :id AND status IN ('scheduled', 'queued', 'sent')
 
 
 _OPEN = """
-SELECT id, account_id, cost, status FROM messages
+SELECT id, account_id, cost, status, sent_at FROM messages
 WHERE id {in_ids} AND status IN ('scheduled', 'queued', 'sent'){lock}
 """
 
@@ -180,13 +180,24 @@ def reschedule(
     )
 
 
-def open_messages(conn: Connection, ids: Sequence[int]) -> list[tuple[int, int, int, str]]:
-    """``(id, account_id, cost, status)`` of those of ``ids`` not yet in a final state."""
+@dataclass(frozen=True, slots=True)
+class Open:
+    """A message not yet in a final state."""
+
+    id: int
+    account_id: int
+    cost: int
+    status: str
+    sent_at: datetime | None  #: when the carrier accepted it (None: not sent)
+
+
+def open_messages(conn: Connection, ids: Sequence[int]) -> list[Open]:
+    """Those of ``ids`` not yet in a final state."""
     if not ids:
         return []
     query = _OPEN.format(in_ids=sql.in_list(conn), lock=_lock(conn, " FOR UPDATE"))
     rows = sql.fetchall(conn, query, {"ids": sql.list_param(conn, ids)})
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [Open(r[0], r[1], r[2], r[3], sql.unstamp(r[4])) for r in rows]
 
 
 def finish(conn: Connection, finals: Sequence[tuple[int, str, str | None]], now: datetime) -> int:

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from centauro import metrics
 from centauro.domain.errors import (
     AuthenticationFailed,
     CentauroError,
@@ -107,6 +108,7 @@ async def _submit(
         receipt = await gw.write(
             lambda c: submit.commit(c, account=account, planned=planned, source=SOURCE, now=at)
         )
+        metrics.accepted(account.client_id, receipt.accepted)
     except InsufficientCredits as exc:
         return texts.error_text(exc), 402
     except AuthenticationFailed:

@@ -22,7 +22,9 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Connection
 
+from centauro import metrics
 from centauro.api.guard import checked
 from centauro.api.v1 import idempotency, paging
 from centauro.api.v1.auth import CurrentAccount, current_account
@@ -150,17 +152,26 @@ async def _send(request: Request, account: Account, read: BodyReader) -> Respons
         raise
 
     send = submit.Commit(account, planned, SOURCE, now, timing)  # pipelined on PostgreSQL
+    committed: list[submit.Receipt] = []
+
+    def send_recorded(conn: Connection) -> submit.Receipt:
+        receipt = send(conn)
+        committed[:] = [receipt]  # the last run's (the writer may re-run a job)
+        return receipt
 
     if key is not None:
         response = await idempotency.commit(
-            request, gateway, account, key, lambda conn: Answer(202, _render(send(conn)))
+            request, gateway, account, key, lambda conn: Answer(202, _render(send_recorded(conn)))
         )
     else:
         receipt = await gateway.write(send, order=account.id)  # see Writer.run
+        committed[:] = [receipt]
         big = len(recipients) > IN_THREAD_ABOVE
         body = await anyio.to_thread.run_sync(_render, receipt) if big else _render(receipt)
         response = idempotency.to_response(Answer(202, body))
     gateway.queued()
+    if committed:  # not when an idempotent repeat was answered from the first request
+        metrics.accepted(account.client_id, committed[0].accepted)
     return response
 
 
