@@ -17,6 +17,7 @@ from centauro.cli import (
     inbound,
     messages,
     routes,
+    senders,
     smpp,
     suppressions,
     webhooks,
@@ -40,6 +41,7 @@ app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
+app.add_typer(senders.app, name="senders")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(smpp.clients_app, name="smpp-clients")
 app.add_typer(admins.app, name="admins")

@@ -16,6 +16,8 @@ ERRORS: dict[type[errors.CentauroError], str] = {
     errors.TextTooLong: "El texto supera el máximo de segmentos permitido",
     errors.NoValidRecipient: "Ningún destinatario tiene un número válido",
     errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
+    errors.InvalidSender: "Remitente no válido",
+    errors.SenderNotGranted: "Remitente no autorizado",
     errors.WeakSecret: (
         "El secreto elegido es débil: debe tener al menos 24 caracteres y 10 distintos "
         "(omita --client-secret para uno aleatorio; para migrar el secreto que un sitio ya "
@@ -279,3 +281,18 @@ SMPP_CREDENTIAL_NOTICE = (
     "Contraseña SMPP asignada (system_id = client_id). Guárdela: no se mostrará de nuevo."
 )
 SMPP_NO_CLIENTS = "Ninguna cuenta tiene contraseña SMPP."
+
+# --- sender IDs (``centauro senders``) ---
+SENDER_ADDED = "Remitente autorizado para {client_id}: {value} ({kind})"
+SENDER_ADDED_DEFAULT = "Remitente autorizado para {client_id}: {value} ({kind}), por defecto"
+SENDER_REMOVED = "Remitente retirado de {client_id}: {value}"
+SENDER_DEFAULT = "Remitente por defecto de {client_id}: {value}"
+NO_SENDERS = (
+    "La cuenta no tiene remitentes: sus mensajes salen con la dirección de origen del conector."
+)
+SENDER_KINDS = {
+    "alnum": "alfanumérico",
+    "shortcode": "código corto",
+    "long": "número largo",
+}
+LABELS.update({"value": "Remitente", "kind": "Tipo", "is_default": "Por defecto"})
