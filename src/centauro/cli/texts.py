@@ -295,4 +295,12 @@ SENDER_KINDS = {
     "shortcode": "código corto",
     "long": "número largo",
 }
-LABELS.update({"value": "Remitente", "kind": "Tipo", "is_default": "Por defecto"})
+LABELS.update(
+    {
+        "value": "Remitente",
+        "sender": "Remitente",
+        "kind": "Tipo",
+        "is_default": "Por defecto",
+        "allow_alphanumeric": "Alfanuméricos",
+    }
+)

@@ -65,10 +65,19 @@ def set_default(conn: Connection, account: Account, raw: str) -> SenderId:
     return found
 
 
-def resolve(conn: Connection, account: Account, requested: str | None) -> str | None:
-    """The sender a request's messages go out with (see the module docstring)."""
+def resolve(
+    conn: Connection, account: Account, requested: str | None, *, lenient: bool = False
+) -> str | None:
+    """The sender a request's messages go out with (see the module docstring).
+
+    ``lenient`` (the SMPP server): an account that was granted no sender ID at all sends as
+    before sender IDs existed — whatever source_addr its ESME writes is not checked, and
+    the connector's own address goes out.
+    """
     if requested is None:
         return store.default(conn, account.id)
+    if lenient and not store.listing(conn, account.id):
+        return None
     value = _stored(account, requested, not_granted=True)
     if store.find(conn, account.id, value) is None:
         raise SenderNotGranted(value)

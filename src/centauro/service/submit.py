@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from centauro.domain import binary as binary_rules
 from centauro.domain import inputs, numbers, schedule, text
 from centauro.domain.errors import (
     AuthenticationFailed,
@@ -31,6 +32,7 @@ from centauro.domain.errors import (
 )
 from centauro.domain.models import Account
 from centauro.domain.states import MessageState
+from centauro.service import senders
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
 from centauro.store import suppressions as suppression_store
@@ -96,6 +98,14 @@ class Receipt:
     due_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """An 8-bit binary body (SMPP data_coding 4) and its kept UDH elements (domain/binary)."""
+
+    body: bytes
+    elements: bytes = b""
+
+
 def plan(
     recipients: Sequence[Recipient],
     shared_text: str | None,
@@ -104,18 +114,24 @@ def plan(
     max_segments: int,
     max_recipients: int,
     routable: Callable[[str], bool] | None = None,
+    binary: Binary | None = None,
 ) -> Plan:
     """Price a request. ``shared_text`` is the one text for all; None means personalised.
 
     ``routable`` says whether some connector can carry a number; a request with an
     accepted number nobody can carry is refused whole (:class:`Unavailable`, code 302).
+    ``binary`` (the SMPP server's data_coding 4) stands for the text: stored as hex,
+    priced per 140-octet part (134 with a concatenation header).
     """
+
     if not recipients:
         raise MissingParameter("recipients")
     if len(recipients) > max_recipients:
         raise TooManyRecipients(len(recipients), max_recipients)
     default_country = numbers.parse_country(country)
-    infos: dict[str, text.TextInfo] = {}
+    infos: dict[str, text.TextInfo | _BinaryInfo] = {}
+    if binary is not None:  # its hex stands for the text, already priced
+        shared_text, infos[shared_text] = _binary_info(binary, max_segments)
     seen: set[tuple[str, str]] = set()
     items: list[Item] = []
     cost = 0
@@ -127,13 +143,7 @@ def plan(
         body = shared_text if shared_text is not None else r.text
         if body is None or body == "":
             raise MissingParameter("msg")
-        info = infos.get(body)
-        if info is None:
-            text.check_sendable(body)
-            info = text.analyze(body)
-            if info.segments > max_segments:
-                raise TextTooLong(info.segments, max_segments)
-            infos[body] = info
+        info = infos.get(body) or _analyzed(body, infos, max_segments)
         try:
             phone = numbers.normalize(r.number, default_country)
         except InvalidNumber:
@@ -153,8 +163,50 @@ def plan(
     return Plan(items, cost)
 
 
+class _Binary:
+    value = "binary"
+
+
+_BINARY = _Binary()
+
+
+@dataclass(frozen=True, slots=True)
+class _BinaryInfo:
+    """What :func:`_item` reads of a text's analysis, for a binary body."""
+
+    encoding: _Binary
+    segments: int
+
+
+def _analyzed(
+    body: str, infos: dict[str, text.TextInfo | _BinaryInfo], max_segments: int
+) -> text.TextInfo:
+    """A text's analysis, checked and remembered for the request's other recipients."""
+    text.check_sendable(body)
+    info = text.analyze(body)
+    if info.segments > max_segments:
+        raise TextTooLong(info.segments, max_segments)
+    infos[body] = info
+    return info
+
+
+def _binary_info(binary: Binary, max_segments: int) -> tuple[str, _BinaryInfo]:
+    """The hex a binary body is stored as, and its price; refused when empty or too long."""
+    parts = binary_rules.segments(binary.body, binary.elements) if binary.body else -1
+    if parts < 0:
+        raise MissingParameter("msg")
+    if parts == 0 or parts > max_segments:
+        raise TextTooLong(parts or binary_rules.MAX_PARTS + 1, max_segments)
+    return binary.body.hex(), _BinaryInfo(_BINARY, parts)
+
+
 def _item(
-    verdict: Verdict, r: Recipient, national: str, e164: str, body: str, info: text.TextInfo
+    verdict: Verdict,
+    r: Recipient,
+    national: str,
+    e164: str,
+    body: str,
+    info: text.TextInfo | _BinaryInfo,
 ) -> Item:
     return Item(
         verdict=verdict,
@@ -177,6 +229,13 @@ class Timing:
     validity: timedelta = DEFAULT_VALIDITY  #: not sent by then: expired and refunded
     category: str = "transactional"  #: "marketing" waits out the account's quiet hours
     callback_url: str | None = None
+    #: The sender ID asked for (REST ``from``, an SMPP source_addr); None: the account's
+    #: default, if any (service/senders.py). Checked in the write transaction.
+    sender: str | None = None
+    #: The SMPP server's rule: without any sender ID granted, ``sender`` is not checked.
+    lenient_sender: bool = False
+    #: A binary message's kept UDH elements, in hex (messages.udh); None: none.
+    udh: str | None = None
 
 
 def commit(
@@ -193,6 +252,7 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
+    sender = senders.resolve(conn, account, timing.sender, lenient=timing.lenient_sender)
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
@@ -228,6 +288,8 @@ def commit(
             expires_at=due + timing.validity,
             category=timing.category,
             callback_url=timing.callback_url,
+            sender=sender,
+            udh=timing.udh,
         ),
     )
     if cost:

@@ -51,6 +51,8 @@ _STATUS: tuple[tuple[type[errors.CentauroError], Status], ...] = (
     (errors.InvalidText, Status.ESME_RINVMSGLEN),
     (errors.MissingParameter, Status.ESME_RINVMSGLEN),
     (errors.TooManyRecipients, Status.ESME_RINVNUMDESTS),
+    (errors.SenderNotGranted, Status.ESME_RINVSRCADR),
+    (errors.InvalidSender, Status.ESME_RINVSRCADR),
     (errors.AuthenticationFailed, Status.ESME_RINVSYSID),
     (errors.Unavailable, Status.ESME_RSYSERR),
 )
@@ -364,9 +366,22 @@ def _timing(got: Piece) -> submit_service.Timing:
         until = smpp_time(got.validity, now)
     except ValueError:
         raise Refused(Status.ESME_RINVEXPIRY, "bad validity_period") from None
+    sender = _sender(got.source)
     if until is None:
-        return submit_service.Timing(schedule_at=at)
+        return submit_service.Timing(schedule_at=at, sender=sender, lenient_sender=True)
     validity = until - max(at or now, now)
     if validity.total_seconds() <= 0:
         raise Refused(Status.ESME_RINVEXPIRY, "validity_period already over")
-    return submit_service.Timing(schedule_at=at, validity=validity)
+    return submit_service.Timing(
+        schedule_at=at, validity=validity, sender=sender, lenient_sender=True
+    )
+
+
+def _sender(source_addr: str) -> str | None:
+    """The sender ID a source_addr asks for: "" is none (the account's default); 9 or more
+    digits are an international number, which SMPP writes without its "+"."""
+    if not source_addr:
+        return None
+    if source_addr.isascii() and source_addr.isdigit() and len(source_addr) > 8:
+        return "+" + source_addr
+    return source_addr

@@ -56,6 +56,8 @@ _INSERT_COLUMNS = (
     "expires_at",
     "created_at",
     "updated_at",
+    "sender",
+    "udh",
 )
 
 
@@ -68,6 +70,8 @@ class Schedule:
     expires_at: datetime | None = None
     category: str = "transactional"
     callback_url: str | None = None
+    sender: str | None = None  #: the sender ID they go out with (None: the connector's)
+    udh: str | None = None  #: binary messages: the UDH elements every part repeats (hex)
 
 
 #: up to this many rows, PostgreSQL numbers them in the INSERT (see insert_queued)
@@ -134,6 +138,8 @@ def insert_queued(
             expires,
             stamp,
             stamp,
+            schedule.sender,
+            schedule.udh,
         )
         for mid, m in zip(ids, items, strict=True)
     ]
@@ -184,6 +190,7 @@ def _message(row: Any) -> Message:
         sent_at=row.sent_at,
         done_at=row.done_at,
         updated_at=row.updated_at,
+        sender=row.sender,
     )
 
 
