@@ -128,7 +128,8 @@ class Handler:
     ) -> tuple[submit_service.Plan, submit_service.Timing]:
         assert client.login is not None
         account = client.login.account
-        text = text_of(got.body, got.data_coding)
+        bytes_ = submit_service.Binary(got.body, got.elements) if got.data_coding == 4 else None
+        text = text_of(got.body, got.data_coding) if bytes_ is None else None
         settings = self.server.settings
         planned = submit_service.plan(
             [submit_service.Recipient(d) for d in destinations],
@@ -137,6 +138,7 @@ class Handler:
             max_segments=settings.max_segments,
             max_recipients=account.max_recipients or settings.max_recipients,
             routable=self.gateway.routable,
+            binary=bytes_,
         )
         return planned, _timing(got)
 
@@ -367,13 +369,14 @@ def _timing(got: Piece) -> submit_service.Timing:
     except ValueError:
         raise Refused(Status.ESME_RINVEXPIRY, "bad validity_period") from None
     sender = _sender(got.source)
+    udh = got.elements.hex() or None
     if until is None:
-        return submit_service.Timing(schedule_at=at, sender=sender, lenient_sender=True)
+        return submit_service.Timing(schedule_at=at, sender=sender, lenient_sender=True, udh=udh)
     validity = until - max(at or now, now)
     if validity.total_seconds() <= 0:
         raise Refused(Status.ESME_RINVEXPIRY, "validity_period already over")
     return submit_service.Timing(
-        schedule_at=at, validity=validity, sender=sender, lenient_sender=True
+        schedule_at=at, validity=validity, sender=sender, lenient_sender=True, udh=udh
     )
 
 

@@ -151,7 +151,11 @@ class SmppConnector:
         if self._state == "stopped":
             return RetryLater("connector stopped")
         try:
-            if sms.segments == 1 and self.settings.gsm7_coding == "gsm7":
+            if sms.encoding == "binary":
+                parts = codec.binary_parts(
+                    sms.text, sms.udh, lambda: self._references.next(sms.recipient)
+                )
+            elif sms.segments == 1 and self.settings.gsm7_coding == "gsm7":
                 parts = [codec.single_part(sms.text, sms.encoding)]
             else:
                 parts = codec.encode(
