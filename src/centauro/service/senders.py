@@ -13,12 +13,19 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from centauro.domain import senders as rules
-from centauro.domain.errors import Conflict, InvalidSender, NotFound, SenderNotGranted
+from centauro.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    InvalidSender,
+    NotFound,
+    SenderNotGranted,
+)
 from centauro.domain.models import Account
+from centauro.store import accounts as account_store
 from centauro.store import senders as store
 from centauro.store.senders import SenderId
 
-__all__ = ["SenderId", "add", "listing", "remove", "resolve", "set_default"]
+__all__ = ["SenderId", "add", "change", "listing", "remove", "resolve", "set_default"]
 
 
 def listing(conn: Connection, account: Account) -> list[SenderId]:
@@ -63,6 +70,30 @@ def set_default(conn: Connection, account: Account, raw: str) -> SenderId:
     found = store.find(conn, account.id, value)
     assert found is not None
     return found
+
+
+def change(
+    conn: Connection,
+    client_id: str,
+    action: str,
+    raw: str,
+    *,
+    now: datetime,
+    default: bool = False,
+) -> None:
+    """One edit of an account's sender IDs by name (the panel's forms): ``add``,
+    ``remove`` or ``default``."""
+    account = account_store.by_client_id(conn, client_id)
+    if account is None:
+        raise NotFound(f"no account with client_id {client_id}")
+    if action == "add":
+        add(conn, account, raw, now=now, default=default)
+    elif action == "remove":
+        remove(conn, account, raw)
+    elif action == "default":
+        set_default(conn, account, raw)
+    else:
+        raise InvalidRequest(f"acción desconocida: {action}")
 
 
 def resolve(
