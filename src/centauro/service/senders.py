@@ -107,10 +107,11 @@ def resolve(
     """
     if requested is None:
         return store.default(conn, account.id)
-    if lenient and not store.listing(conn, account.id):
+    granted = {s.value for s in store.listing(conn, account.id)}  # one read, a few rows
+    if lenient and not granted:
         return None
     value = _stored(account, requested, not_granted=True)
-    if store.find(conn, account.id, value) is None:
+    if value not in granted:
         raise SenderNotGranted(value)
     return value
 

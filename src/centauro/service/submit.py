@@ -252,7 +252,12 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
-    sender = senders.resolve(conn, account, timing.sender, lenient=timing.lenient_sender)
+    # Without a sender asked for, the INSERT reads the account's default itself.
+    sender = (
+        None
+        if timing.sender is None
+        else senders.resolve(conn, account, timing.sender, lenient=timing.lenient_sender)
+    )
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
@@ -289,6 +294,7 @@ def commit(
             category=timing.category,
             callback_url=timing.callback_url,
             sender=sender,
+            default_sender=timing.sender is None,
             udh=timing.udh,
         ),
     )
