@@ -173,7 +173,7 @@ def test_concatenated_parts_become_one_message_charged_per_segment(smpp: Smpp, e
         ({"destination": "hola-mundo"}, 0x0B),  # ESME_RINVDSTADR
         ({"destination": "5800"}, 0x0B),  # digits, but not a mobile
         ({"body": b"\x20\x00\x03\x01\x02\x01hola", "esm_class": 0x40}, 0x01),  # UDH lies
-        ({"data_coding": 4, "body": b"\x01\x02"}, 0x104),  # binary: not carried
+        ({"data_coding": 5, "body": b"\x01\x02"}, 0x104),  # Shift-JIS: not carried
         ({"data_coding": 8, "body": b"\x00A\x00"}, 0x01),  # odd UCS-2
         ({"schedule_delivery_time": "mañana"}, 0x61),  # ESME_RINVSCHED
         ({"validity_period": "010101000000000+"}, 0x62),  # ESME_RINVEXPIRY: already over

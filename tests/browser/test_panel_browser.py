@@ -224,3 +224,35 @@ def test_a_tampered_session_cookie_sends_back_to_sign_in(page: Any, gw: Gateway)
     page.goto(f"{gw.url}/panel/")
     assert page.url.endswith("/panel/sign-in")
     assert page.locator("h1").inner_text() == "Iniciar sesión"
+
+
+def test_the_operator_grants_sender_ids_and_messages_show_theirs(page: Any, gw: Gateway) -> None:
+    account = gw.account(10)
+    sign_in(page, gw, operator(gw))
+    page.goto(f"{gw.url}/panel/accounts/{account.client_id}")
+    assert page.locator("#no-senders").count() == 1
+    page.fill("#sender-value", "Ferretería")  # í is not GSM-7
+    page.click("button:has-text('Autorizar')")
+    assert "Remitente:" in page.locator(".alert.error").inner_text()
+    page.fill("#sender-value", "Tornillo")
+    page.click("button:has-text('Autorizar')")
+    page.fill("#sender-value", "2020")
+    page.click("button:has-text('Autorizar')")
+    rows = page.locator("#sender-list tbody tr")
+    assert rows.count() == 2
+    assert "sí" in rows.nth(0).inner_text()  # the first granted is the default
+    assert "Tornillo" in rows.nth(0).inner_text()
+    page.click("button[aria-label='Hacer predeterminado 2020']")
+    assert "2020" in page.locator("#sender-list tbody tr").nth(0).inner_text()
+    page.click("button[aria-label='Retirar Tornillo']")
+    assert page.locator("#sender-list tbody tr").count() == 1
+    shot(page, "panel-senders")
+
+    sent = gw.http.post(
+        f"{gw.url}/v1/messages",
+        json={"to": "04247654321", "text": "Su pedido está listo"},
+        auth=(account.client_id, account.client_secret),
+    )
+    assert sent.status_code == 202, sent.text
+    page.goto(f"{gw.url}/panel/messages/{sent.json()['messages'][0]['id']}")
+    assert page.locator("#sender").inner_text() == "2020"

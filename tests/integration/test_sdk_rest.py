@@ -27,6 +27,7 @@ from centauro.client import (
     verify_signature,
 )
 from centauro.service import accounts as account_service
+from centauro.service import senders as sender_service
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account, run_cli
 
@@ -266,3 +267,28 @@ def test_cli_send_schedule_needs_a_time_with_its_zone(gw: Gateway, value: str) -
     assert "--schedule" in done.stderr
     with client(gw, account) as sdk:
         assert sdk.get_balance() == 5
+
+
+def test_send_with_a_sender_id_sync_and_async(gw: Gateway) -> None:
+    account = gw.account(20)
+    with gw.db.begin() as conn:
+        owner = account_service.get(conn, account.client_id)
+        sender_service.add(conn, owner, "Tienda", now=datetime.now(UTC))
+        sender_service.add(conn, owner, "2020", now=datetime.now(UTC))
+    with client(gw, account) as sdk:
+        sent = sdk.send_message(fresh(), "Hola", sender="2020")
+        assert sdk.get_message(sent.message_ids[0]).sender == "2020"
+        default = sdk.send_batch([(fresh(), "Uno")])
+        assert sdk.get_message(default.message_ids[0]).sender == "Tienda"
+        with pytest.raises(InvalidParameters) as caught:
+            sdk.send_message(fresh(), "Hola", sender="OtraTienda")
+        assert caught.value.code == 422
+        assert "sender_not_granted" in str(caught.value.answer)
+        assert sdk.get_balance() == 18
+
+    async def batch() -> str | None:
+        async with AsyncClient(gw.url, account.client_id, account.client_secret) as sdk:
+            sent = await sdk.send_batch([(fresh(), "Dos")], sender="2020")
+            return (await sdk.get_message(sent.message_ids[0])).sender
+
+    assert asyncio.run(batch()) == "2020"

@@ -59,6 +59,10 @@ class Accepted:
     message_id: str
     destination: str
     digest: str
+    source_ton: int = 0
+    source_npi: int = 0
+    data_coding: int = 0
+    source: str = ""
 
 
 @dataclass
@@ -106,8 +110,10 @@ class SmscProcess:
             return []
         rows = []
         for line in path.read_text().splitlines():
-            message_id, destination, digest = line.split(" ")
-            rows.append(Accepted(message_id, destination, digest))
+            message_id, destination, digest, ton, npi, coding, source = line.split(" ", 6)
+            rows.append(
+                Accepted(message_id, destination, digest, int(ton), int(npi), int(coding), source)
+            )
         return rows
 
     def drop(self, timeout: float = 5.0) -> None:

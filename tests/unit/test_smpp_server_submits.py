@@ -79,8 +79,10 @@ def test_udh_and_sar_parts_are_recognised() -> None:
         ({"short_message": b"\x05\x00\x03\x01\x02\x03hola", "esm_class": 0x40}, 0x01),
         ({"tlvs": {0x020C: b"\x01\x01", 0x020E: b"\x02"}}, 0xC2),
         ({"tlvs": {0x0424: b"payload"}}, 0xC2),  # short_message and message_payload both
-        ({"data_coding": 4}, 0x104),
+        ({"data_coding": 5}, 0x104),  # Shift-JIS
         ({"data_coding": 0xF5}, 0x104),
+        # binary: an information element that runs past the header
+        ({"data_coding": 4, "short_message": b"\x03\x05\x04\x0b\x84", "esm_class": 0x40}, 0x01),
     ],
 )
 def test_submit_fields_we_cannot_take_are_refused_with_their_status(
@@ -151,3 +153,38 @@ def test_smpp_passwords_are_eight_characters_hashed_with_a_salt() -> None:
     assert verify_password(password, stored)
     assert not verify_password(password[:-1] + "?", stored)
     assert not verify_password(password, "sha256:abc")
+
+
+def test_binary_keeps_its_udh_elements_and_its_parts_join_as_bytes() -> None:
+    port = b"\x05\x04\x0b\x84\x23\xf0"  # application port addressing (WAP push)
+    data = bytes(range(256))[:200]
+    single = piece(
+        **fields(
+            data_coding=4, esm_class=0x40, short_message=bytes([len(port)]) + port + b"\x00\xff"
+        )
+    )
+    assert (single.body, single.elements, single.part) == (b"\x00\xff", port, None)
+
+    reassembly = Reassembly()
+    first, second = data[:120], data[120:]
+    header = bytes([len(port) + 5]) + port
+    one = piece(
+        **fields(
+            data_coding=4, esm_class=0x40, short_message=header + b"\x00\x03\x07\x02\x01" + first
+        )
+    )
+    two = piece(
+        **fields(
+            data_coding=4, esm_class=0x40, short_message=header + b"\x00\x03\x07\x02\x02" + second
+        )
+    )
+    assert one.part == Part(7, 2, 1)
+    assert reassembly.add(one, 1) is None
+    whole = reassembly.add(two, 2)
+    assert whole is not None
+    message, sequences = whole
+    assert (message.body, message.elements, message.data_coding) == (data, port, 4)
+    assert sequences == [1, 2]
+
+    plain = piece(**fields(data_coding=4, short_message=b"\x00\x01\x02\xfe"))
+    assert (plain.body, plain.elements) == (b"\x00\x01\x02\xfe", b"")

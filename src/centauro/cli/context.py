@@ -32,6 +32,7 @@ SERVER_COMMANDS = frozenset(
         "admins",
         "connectors",
         "routes",
+        "senders",
         "messages",
         "inbound",
         "smpp-clients",

@@ -18,6 +18,7 @@ from centauro.cli import (
     inbound,
     messages,
     routes,
+    senders,
     smpp,
     suppressions,
     webhooks,
@@ -41,6 +42,7 @@ app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(suppressions.app, name="suppressions")
+app.add_typer(senders.app, name="senders")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(smpp.clients_app, name="smpp-clients")

@@ -21,6 +21,7 @@ def message_dict(m: Message) -> dict[str, Any]:
         "account_id": m.account_id,
         "status": m.status.value,
         "to": m.recipient,
+        "sender": m.sender,
         "segments": m.segments,
         "encoding": m.encoding,
         "cost": m.cost,

@@ -28,6 +28,16 @@ def add(
     priority: Annotated[
         int, typer.Option("--priority", help="Menor va primero entre rutas del mismo prefijo.")
     ] = 0,
+    alphanumeric: Annotated[
+        bool,
+        typer.Option(
+            "--alphanumeric/--no-alphanumeric",
+            help=(
+                "Si el conector lleva remitentes alfanuméricos. Con --no-alphanumeric, esos "
+                "mensajes toman otra ruta; si ninguna los lleva, fallan y se reembolsan."
+            ),
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Añade una ruta: los números con ese prefijo van por ese conector."""
@@ -37,13 +47,19 @@ def add(
         output.fail(texts.ROUTE_NEEDS_PREFIX, as_json=as_json, code=2)
     with transaction(ctx, as_json=as_json) as conn:
         route = carriers.add_route(
-            conn, prefix=prefix, connector=connector, priority=priority, now=now()
+            conn,
+            prefix=prefix,
+            connector=connector,
+            priority=priority,
+            now=now(),
+            allow_alphanumeric=alphanumeric,
         )
     row = {
         "id": route.id,
         "prefix": route.prefix,
         "connector": route.connector,
         "priority": route.priority,
+        "allow_alphanumeric": route.allow_alphanumeric,
     }
     if as_json:
         output.emit_json(row)
@@ -62,7 +78,13 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     with snapshot(ctx, as_json=as_json) as conn:
         rows = [
-            {"id": r.id, "prefix": r.prefix, "connector": r.connector, "priority": r.priority}
+            {
+                "id": r.id,
+                "prefix": r.prefix,
+                "connector": r.connector,
+                "priority": r.priority,
+                "allow_alphanumeric": r.allow_alphanumeric,
+            }
             for r in carriers.list_routes(conn)
         ]
     if as_json:
@@ -72,7 +94,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     else:
         for row in rows:
             row["prefix"] = row["prefix"] or texts.DEFAULT_ROUTE
-        output.table(rows, ["id", "prefix", "connector", "priority"])
+        output.table(rows, ["id", "prefix", "connector", "priority", "allow_alphanumeric"])
 
 
 @app.command("remove")

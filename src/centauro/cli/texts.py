@@ -16,6 +16,8 @@ ERRORS: dict[type[errors.CentauroError], str] = {
     errors.TextTooLong: "El texto supera el máximo de segmentos permitido",
     errors.NoValidRecipient: "Ningún destinatario tiene un número válido",
     errors.TooManyRecipients: "Demasiados destinatarios en una sola petición",
+    errors.InvalidSender: "Remitente no válido",
+    errors.SenderNotGranted: "Remitente no autorizado",
     errors.WeakSecret: (
         "El secreto elegido es débil: debe tener al menos 24 caracteres y 10 distintos "
         "(omita --client-secret para uno aleatorio; para migrar el secreto que un sitio ya "
@@ -326,3 +328,25 @@ CONTACT_PROBLEMS = {
     "internal_error": "Error interno del gateway",
 }
 LABELS.update({"contacts": "Contactos", "fields": "Campos", "opted_out": "Baja"})
+# --- sender IDs (``centauro senders``) ---
+SENDER_ADDED = "Remitente autorizado para {client_id}: {value} ({kind})"
+SENDER_ADDED_DEFAULT = "Remitente autorizado para {client_id}: {value} ({kind}), por defecto"
+SENDER_REMOVED = "Remitente retirado de {client_id}: {value}"
+SENDER_DEFAULT = "Remitente por defecto de {client_id}: {value}"
+NO_SENDERS = (
+    "La cuenta no tiene remitentes: sus mensajes salen con la dirección de origen del conector."
+)
+SENDER_KINDS = {
+    "alnum": "alfanumérico",
+    "shortcode": "código corto",
+    "long": "número largo",
+}
+LABELS.update(
+    {
+        "value": "Remitente",
+        "sender": "Remitente",
+        "kind": "Tipo",
+        "is_default": "Por defecto",
+        "allow_alphanumeric": "Alfanuméricos",
+    }
+)

@@ -131,6 +131,7 @@ def message(d: dict[str, Any]) -> Message:
         sent_at=_opt_time(d["sent_at"]),
         done_at=_opt_time(d["done_at"]),
         expires_at=_opt_time(d["expires_at"]),
+        sender=d.get("from"),
     )
 
 

@@ -91,12 +91,14 @@ class AsyncClient:
         callback_url: str | None = None,
         category: str | None = None,
         idempotency_key: str | None = None,
+        sender: str | None = None,
     ) -> Submission:
         return await self._call(
             _rest.send_message(
                 self.base_url, self._creds, to, text, reference=reference,
                 schedule_at=schedule_at, validity_period=validity_period,
                 callback_url=callback_url, category=category, idempotency_key=idempotency_key,
+                sender=sender,
             )
         )  # fmt: skip
 
@@ -109,12 +111,13 @@ class AsyncClient:
         callback_url: str | None = None,
         category: str | None = None,
         idempotency_key: str | None = None,
+        sender: str | None = None,
     ) -> Submission:
         return await self._call(
             _rest.send_batch(
                 self.base_url, self._creds, items, schedule_at=schedule_at,
                 validity_period=validity_period, callback_url=callback_url, category=category,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key, sender=sender,
             )
         )  # fmt: skip
 

@@ -162,6 +162,7 @@ class Message:
     sent_at: datetime | None
     done_at: datetime | None
     expires_at: datetime | None
+    sender: str | None = None  #: the sender ID (REST ``from``); None: the connection's own
 
 
 @dataclass(frozen=True, slots=True)

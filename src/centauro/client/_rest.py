@@ -105,6 +105,7 @@ def _options(
     validity_period: int | None,
     callback_url: str | None,
     category: str | None,
+    sender: str | None = None,
 ) -> dict[str, Any]:
     if schedule_at is not None and schedule_at.tzinfo is None:
         raise ValueError("schedule_at must be timezone-aware (e.g. datetime.now(UTC))")
@@ -113,6 +114,7 @@ def _options(
         "validity_period": validity_period,
         "callback_url": callback_url,
         "category": category,
+        "from": sender,
     }
     return {k: v for k, v in options.items() if v is not None}
 
@@ -129,11 +131,12 @@ def send_message(
     callback_url: str | None = None,
     category: str | None = None,
     idempotency_key: str | None = None,
+    sender: str | None = None,
 ) -> Call[Submission]:
     body: dict[str, Any] = {"to": to if isinstance(to, str) else list(to), "text": text}
     if reference is not None:
         body["reference"] = reference
-    body.update(_options(schedule_at, validity_period, callback_url, category))
+    body.update(_options(schedule_at, validity_period, callback_url, category, sender))
     req = request(base_url, creds, "POST", "/messages", body=body, idempotency_key=idempotency_key)
     return Call(req, submission)
 
@@ -148,6 +151,7 @@ def send_batch(
     callback_url: str | None = None,
     category: str | None = None,
     idempotency_key: str | None = None,
+    sender: str | None = None,
 ) -> Call[Submission]:
     messages: list[dict[str, Any]] = []
     for item in items:
@@ -160,7 +164,8 @@ def send_batch(
         else:
             raise TypeError("each item must be a BatchItem, a (to, text) tuple or a dict")
         messages.append({k: v for k, v in entry.items() if v is not None})
-    body = {"messages": messages, **_options(schedule_at, validity_period, callback_url, category)}
+    options = _options(schedule_at, validity_period, callback_url, category, sender)
+    body = {"messages": messages, **options}
     req = request(
         base_url, creds, "POST", "/messages/batch", body=body, idempotency_key=idempotency_key
     )

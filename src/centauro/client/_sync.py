@@ -99,14 +99,17 @@ class Client:
         callback_url: str | None = None,
         category: str | None = None,
         idempotency_key: str | None = None,
+        sender: str | None = None,
     ) -> Submission:
         """``POST /v1/messages``: *text* to one number or a list. *schedule_at* must be
-        timezone-aware; with *idempotency_key* a retry gets the first answer (``replayed``)."""
+        timezone-aware; with *idempotency_key* a retry gets the first answer (``replayed``);
+        *sender* is a sender ID granted to the account (the REST ``from``; None: its default)."""
         return self._call(
             _rest.send_message(
                 self.base_url, self._creds, to, text, reference=reference,
                 schedule_at=schedule_at, validity_period=validity_period,
                 callback_url=callback_url, category=category, idempotency_key=idempotency_key,
+                sender=sender,
             )
         )  # fmt: skip
 
@@ -119,6 +122,7 @@ class Client:
         callback_url: str | None = None,
         category: str | None = None,
         idempotency_key: str | None = None,
+        sender: str | None = None,
     ) -> Submission:
         """``POST /v1/messages/batch``: each item its own text (``BatchItem``, ``(to,
         text)`` or a dict with ``to``/``text``/``reference``)."""
@@ -126,7 +130,7 @@ class Client:
             _rest.send_batch(
                 self.base_url, self._creds, items, schedule_at=schedule_at,
                 validity_period=validity_period, callback_url=callback_url, category=category,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key, sender=sender,
             )
         )  # fmt: skip
 

@@ -22,8 +22,13 @@ class OutboundSms:
     message_id: int
     recipient: str  #: E.164
     text: str
-    encoding: str  #: "gsm7" or "ucs2" (centauro.domain.text.Encoding)
+    #: "gsm7" or "ucs2" (centauro.domain.text.Encoding), or "binary": ``text`` is then
+    #: the body in hex and ``udh`` the UDH elements each part repeats (domain/binary.py).
+    encoding: str
     segments: int
+    #: The sender ID (domain/senders.py); None: the connector's configured source address.
+    sender: str | None = None
+    udh: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

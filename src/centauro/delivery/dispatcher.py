@@ -32,6 +32,7 @@ from centauro.connectors.base import (
     SubmitOutcome,
 )
 from centauro.delivery.claims import ClaimLoop
+from centauro.domain import senders
 from centauro.domain.retry import RetryPolicy
 from centauro.domain.states import MessageState
 from centauro.service import outcomes
@@ -41,8 +42,12 @@ from centauro.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
-#: Picks the connectors that may carry a message to a number, best first.
-Router = Callable[[str], list[Connector]]
+#: Picks the connectors that may carry a message to a number, best first. Called as
+#: ``router(number, alphanumeric=True)`` for a message with an alphanumeric sender ID.
+Router = Callable[..., list[Connector]]
+#: Why a message with an alphanumeric sender fails when no route to its number carries one.
+NO_ALPHANUMERIC_ROUTE = "no route to this number carries alphanumeric sender IDs"
+
 #: What became of one message: (connector name, outcome), or None when it expired.
 Result = tuple[str, SubmitOutcome] | None
 
@@ -117,9 +122,15 @@ class Dispatcher:
         """Try each connector the router gives, in order; None when the message expired."""
         if self._retry.expired(m.created_at, self._clock(), m.expires_at):
             return None
-        sms = OutboundSms(m.id, m.recipient, m.text, m.encoding, m.segments)
+        sms = OutboundSms(m.id, m.recipient, m.text, m.encoding, m.segments, m.sender, m.udh)
         outcome: SubmitOutcome = RetryLater("no connector can carry this number now")
-        for connector in self._router(m.recipient):
+        if m.sender is not None and senders.kind_of(m.sender) is senders.SenderKind.ALPHANUMERIC:
+            candidates = self._router(m.recipient, alphanumeric=True)
+            if not candidates and self._router(m.recipient):
+                return "", Rejected(NO_ALPHANUMERIC_ROUTE)
+        else:
+            candidates = self._router(m.recipient)
+        for connector in candidates:
             started = time.perf_counter()
             try:
                 outcome = await connector.submit(sms)

@@ -78,17 +78,21 @@ class Supervisor:
 
     # -- routing ------------------------------------------------------------------------
 
-    def candidates(self, recipient: str) -> list[Connector]:
-        """Running connectors that may carry a message to ``recipient``, best first.
+    def candidates(self, recipient: str, *, alphanumeric: bool = False) -> list[Connector]:
+        """Running connectors that may carry a message to ``recipient``, best first
+        (with ``alphanumeric``: only those whose route carries alphanumeric senders).
 
         Memoised per leading digits (the longest route prefix decides): this runs twice
         per message, at accept time and at dispatch.
         """
         key = recipient.removeprefix("+")[: self._table.key_length]
+        if alphanumeric:
+            key = "a" + key
         found = self._cache.get(key)
         if found is None:
             by_name = self._by_name
-            found = [by_name[n] for n in self._table.candidates(key) if n in by_name]
+            names = self._table.candidates(key.removeprefix("a"), alphanumeric=alphanumeric)
+            found = [by_name[n] for n in names if n in by_name]
             if len(self._cache) > CANDIDATE_CACHE:
                 self._cache.clear()
             self._cache[key] = found

@@ -12,6 +12,8 @@ The tree (a subclass's docstring is its default message)::
     │   ├── TextTooLong                 more segments than the configured maximum
     │   ├── NoValidRecipient            nothing left to send after validation
     │   ├── TooManyRecipients           more recipients than one request may carry
+    │   ├── InvalidSender               not a short code, long number or 11-char name
+    │   ├── SenderNotGranted            a sender ID the operator has not granted
     │   └── WeakSecret                  a chosen client secret too short or too plain
     ├── AuthenticationFailed            unknown id, wrong secret or disabled account
     ├── InsufficientCredits             the balance does not cover the whole request
@@ -96,6 +98,21 @@ class TooManyRecipients(InvalidRequest):
         self.count = count
         self.limit = limit
         super().__init__(f"{count} recipients, the limit is {limit}" if limit else None)
+
+
+class InvalidSender(InvalidRequest):
+    """A sender ID is a short code (3-8 digits), an international number, or up to 11
+    GSM-7 letters and digits."""
+
+
+class SenderNotGranted(InvalidRequest):
+    """The account may not send from this sender ID."""
+
+    def __init__(self, sender: str = "", message: str | None = None) -> None:
+        self.sender = sender
+        super().__init__(
+            message or (f"remitente no autorizado para esta cuenta: {sender}" if sender else None)
+        )
 
 
 class WeakSecret(InvalidRequest):

@@ -63,3 +63,4 @@ class Message:
     due_at: datetime | None = None  #: when it goes (or went) out, for scheduled messages
     expires_at: datetime | None = None
     claimed: bool = False  #: a dispatcher holds it right now (it may be at the carrier)
+    sender: str | None = None  #: its sender ID; None: the connector's source address

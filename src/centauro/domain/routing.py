@@ -19,6 +19,8 @@ class Route:
     prefix: str  #: E.164 digits without "+"; "" is the default route
     connector: str
     priority: int = 0  #: lower goes first among routes with the same prefix
+    #: False: this connector is skipped for messages with an alphanumeric sender ID.
+    allow_alphanumeric: bool = True
 
 
 def parse_prefix(value: str) -> str:
@@ -40,6 +42,9 @@ class RouteTable:
             prefix: tuple(r.connector for r in sorted(found, key=lambda r: r.priority))
             for prefix, found in by_prefix.items()
         }
+        self._no_alphanumeric = {
+            (r.prefix, r.connector) for r in routes if not r.allow_alphanumeric
+        }
         self._lengths = sorted({len(p) for p in self._by_prefix}, reverse=True)
         self.routes = list(routes)
         #: Candidates depend only on the number's first ``key_length`` digits.
@@ -48,12 +53,15 @@ class RouteTable:
     def __bool__(self) -> bool:
         return bool(self._by_prefix)
 
-    def candidates(self, recipient: str) -> list[str]:
-        """Connector names for ``recipient`` (E.164, with or without "+"), best first."""
+    def candidates(self, recipient: str, *, alphanumeric: bool = False) -> list[str]:
+        """Connector names for ``recipient`` (E.164, with or without "+"), best first;
+        with ``alphanumeric``, only the routes that carry alphanumeric senders."""
         digits = recipient.removeprefix("+")
         names: list[str] = []
+        refused = self._no_alphanumeric if alphanumeric else set()
         for length in self._lengths:
-            found = self._by_prefix.get(digits[:length]) if length <= len(digits) else None
+            prefix = digits[:length]
+            found = self._by_prefix.get(prefix) if length <= len(digits) else None
             if found:
-                names.extend(n for n in found if n not in names)
+                names.extend(n for n in found if n not in names and (prefix, n) not in refused)
         return names

@@ -102,6 +102,11 @@ def is_gsm7(text: str) -> bool:
     return _NOT_GSM7.search(text) is None
 
 
+def is_gsm7_basic(text: str) -> bool:
+    """Whether every character is in the GSM 03.38 default alphabet (no escapes)."""
+    return _NOT_GSM7.search(text) is None and _GSM7_ESCAPED.search(text) is None
+
+
 def _measure(text: str) -> tuple[Encoding, int, int]:
     """Encoding, units, and how many characters count double (escape or surrogate pairs)."""
     if _NOT_GSM7.search(text) is None:

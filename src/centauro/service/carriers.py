@@ -69,7 +69,13 @@ def list_connectors(conn: Connection) -> list[ConnectorRow]:
 
 
 def add_route(
-    conn: Connection, *, prefix: str, connector: str, priority: int, now: datetime
+    conn: Connection,
+    *,
+    prefix: str,
+    connector: str,
+    priority: int,
+    now: datetime,
+    allow_alphanumeric: bool = True,
 ) -> RouteRow:
     try:
         digits = parse_prefix(prefix)
@@ -79,7 +85,12 @@ def add_route(
     if store.route_exists(conn, digits, connector):
         raise Conflict(f"route {digits or '(default)'} → {connector} already exists")
     route_id = store.insert_route(
-        conn, prefix=digits, connector=connector, priority=priority, now=now
+        conn,
+        prefix=digits,
+        connector=connector,
+        priority=priority,
+        now=now,
+        allow_alphanumeric=allow_alphanumeric,
     )
     return next(r for r in store.all_routes(conn) if r.id == route_id)
 

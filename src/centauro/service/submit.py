@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from centauro.domain import binary as binary_rules
 from centauro.domain import inputs, numbers, schedule, text
 from centauro.domain.errors import (
     AuthenticationFailed,
@@ -31,6 +32,7 @@ from centauro.domain.errors import (
 )
 from centauro.domain.models import Account
 from centauro.domain.states import MessageState
+from centauro.service import senders
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
 from centauro.store import sends as send_store
@@ -102,6 +104,14 @@ class Receipt:
         return len(self.message_ids) - self.message_ids.count(None)
 
 
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """An 8-bit binary body (SMPP data_coding 4) and its kept UDH elements (domain/binary)."""
+
+    body: bytes
+    elements: bytes = b""
+
+
 def plan(
     recipients: Sequence[Recipient],
     shared_text: str | None,
@@ -110,18 +120,24 @@ def plan(
     max_segments: int,
     max_recipients: int,
     routable: Callable[[str], bool] | None = None,
+    binary: Binary | None = None,
 ) -> Plan:
     """Price a request. ``shared_text`` is the one text for all; None means personalised.
 
     ``routable`` says whether some connector can carry a number; a request with an
     accepted number nobody can carry is refused whole (:class:`Unavailable`, code 302).
+    ``binary`` (the SMPP server's data_coding 4) stands for the text: stored as hex,
+    priced per 140-octet part (134 with a concatenation header).
     """
+
     if not recipients:
         raise MissingParameter("recipients")
     if len(recipients) > max_recipients:
         raise TooManyRecipients(len(recipients), max_recipients)
     default_country = numbers.parse_country(country)
-    infos: dict[str, text.TextInfo] = {}
+    infos: dict[str, text.TextInfo | _BinaryInfo] = {}
+    if binary is not None:  # its hex stands for the text, already priced
+        shared_text, infos[shared_text] = _binary_info(binary, max_segments)
     seen: set[tuple[str, str]] = set()
     items: list[Item] = []
     cost = 0
@@ -133,13 +149,7 @@ def plan(
         body = shared_text if shared_text is not None else r.text
         if body is None or body == "":
             raise MissingParameter("msg")
-        info = infos.get(body)
-        if info is None:
-            text.check_sendable(body)
-            info = text.analyze(body)
-            if info.segments > max_segments:
-                raise TextTooLong(info.segments, max_segments)
-            infos[body] = info
+        info = infos.get(body) or _analyzed(body, infos, max_segments)
         try:
             phone = numbers.normalize(r.number, default_country)
         except InvalidNumber:
@@ -159,8 +169,50 @@ def plan(
     return Plan(items, cost)
 
 
+class _Binary:
+    value = "binary"
+
+
+_BINARY = _Binary()
+
+
+@dataclass(frozen=True, slots=True)
+class _BinaryInfo:
+    """What :func:`_item` reads of a text's analysis, for a binary body."""
+
+    encoding: _Binary
+    segments: int
+
+
+def _analyzed(
+    body: str, infos: dict[str, text.TextInfo | _BinaryInfo], max_segments: int
+) -> text.TextInfo:
+    """A text's analysis, checked and remembered for the request's other recipients."""
+    text.check_sendable(body)
+    info = text.analyze(body)
+    if info.segments > max_segments:
+        raise TextTooLong(info.segments, max_segments)
+    infos[body] = info
+    return info
+
+
+def _binary_info(binary: Binary, max_segments: int) -> tuple[str, _BinaryInfo]:
+    """The hex a binary body is stored as, and its price; refused when empty or too long."""
+    parts = binary_rules.segments(binary.body, binary.elements) if binary.body else -1
+    if parts < 0:
+        raise MissingParameter("msg")
+    if parts == 0 or parts > max_segments:
+        raise TextTooLong(parts or binary_rules.MAX_PARTS + 1, max_segments)
+    return binary.body.hex(), _BinaryInfo(_BINARY, parts)
+
+
 def _item(
-    verdict: Verdict, r: Recipient, national: str, e164: str, body: str, info: text.TextInfo
+    verdict: Verdict,
+    r: Recipient,
+    national: str,
+    e164: str,
+    body: str,
+    info: text.TextInfo | _BinaryInfo,
 ) -> Item:
     return Item(
         verdict=verdict,
@@ -183,6 +235,13 @@ class Timing:
     validity: timedelta = DEFAULT_VALIDITY  #: not sent by then: expired and refunded
     category: str = "transactional"  #: "marketing" waits out the account's quiet hours
     callback_url: str | None = None
+    #: The sender ID asked for (REST ``from``, an SMPP source_addr); None: the account's
+    #: default, if any (service/senders.py). Checked in the write transaction.
+    sender: str | None = None
+    #: The SMPP server's rule: without any sender ID granted, ``sender`` is not checked.
+    lenient_sender: bool = False
+    #: A binary message's kept UDH elements, in hex (messages.udh); None: none.
+    udh: str | None = None
 
 
 def commit(
@@ -199,7 +258,7 @@ def commit(
     Numbers the account must not text (suppressions) are rejected here, inside the
     transaction, at no cost: the list can change between two requests.
     """
-    when = _when(account, now, timing)
+    when = _schedule(conn, account, now, timing)
     if conn.dialect.name == "postgresql":
         return _start_in_one_statement(conn, account, planned, source, now, when)()
     items = _drop_suppressed(conn, account.id, planned.items)
@@ -237,6 +296,24 @@ def commit(
     next_id = iter(ids)
     message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
     return Receipt(items, message_ids, cost, balance, when.status, when.due_at)
+
+
+def _schedule(
+    conn: Connection, account: Account, now: datetime, timing: Timing
+) -> message_store.Schedule:
+    """:func:`_when` with the sender: the one asked for, checked against the account's
+    grants (service/senders.py); without one, the INSERT reads the account's default."""
+    sender = (
+        None
+        if timing.sender is None
+        else senders.resolve(conn, account, timing.sender, lenient=timing.lenient_sender)
+    )
+    return replace(
+        _when(account, now, timing),
+        sender=sender,
+        default_sender=timing.sender is None,
+        udh=timing.udh,
+    )
 
 
 def _when(account: Account, now: datetime, timing: Timing) -> message_store.Schedule:
@@ -286,7 +363,7 @@ class Commit:
         if conn.dialect.name != "postgresql":
             receipt = self(conn)
             return lambda: receipt
-        when = _when(self.account, self.now, self.timing)
+        when = _schedule(conn, self.account, self.now, self.timing)
         return _start_in_one_statement(
             conn, self.account, self.planned, self.source, self.now, when
         )

@@ -52,6 +52,8 @@ _STATUS: tuple[tuple[type[errors.CentauroError], Status], ...] = (
     (errors.InvalidText, Status.ESME_RINVMSGLEN),
     (errors.MissingParameter, Status.ESME_RINVMSGLEN),
     (errors.TooManyRecipients, Status.ESME_RINVNUMDESTS),
+    (errors.SenderNotGranted, Status.ESME_RINVSRCADR),
+    (errors.InvalidSender, Status.ESME_RINVSRCADR),
     (errors.AuthenticationFailed, Status.ESME_RINVSYSID),
     (errors.Unavailable, Status.ESME_RSYSERR),
 )
@@ -127,7 +129,8 @@ class Handler:
     ) -> tuple[submit_service.Plan, submit_service.Timing]:
         assert client.login is not None
         account = client.login.account
-        text = text_of(got.body, got.data_coding)
+        bytes_ = submit_service.Binary(got.body, got.elements) if got.data_coding == 4 else None
+        text = text_of(got.body, got.data_coding) if bytes_ is None else None
         settings = self.server.settings
         planned = submit_service.plan(
             [submit_service.Recipient(d) for d in destinations],
@@ -136,6 +139,7 @@ class Handler:
             max_segments=settings.max_segments,
             max_recipients=account.max_recipients or settings.max_recipients,
             routable=self.gateway.routable,
+            binary=bytes_,
         )
         return planned, _timing(got)
 
@@ -366,9 +370,23 @@ def _timing(got: Piece) -> submit_service.Timing:
         until = smpp_time(got.validity, now)
     except ValueError:
         raise Refused(Status.ESME_RINVEXPIRY, "bad validity_period") from None
+    sender = _sender(got.source)
+    udh = got.elements.hex() or None
     if until is None:
-        return submit_service.Timing(schedule_at=at)
+        return submit_service.Timing(schedule_at=at, sender=sender, lenient_sender=True, udh=udh)
     validity = until - max(at or now, now)
     if validity.total_seconds() <= 0:
         raise Refused(Status.ESME_RINVEXPIRY, "validity_period already over")
-    return submit_service.Timing(schedule_at=at, validity=validity)
+    return submit_service.Timing(
+        schedule_at=at, validity=validity, sender=sender, lenient_sender=True, udh=udh
+    )
+
+
+def _sender(source_addr: str) -> str | None:
+    """The sender ID a source_addr asks for: "" is none (the account's default); 9 or more
+    digits are an international number, which SMPP writes without its "+"."""
+    if not source_addr:
+        return None
+    if source_addr.isascii() and source_addr.isdigit() and len(source_addr) > 8:
+        return "+" + source_addr
+    return source_addr

@@ -27,10 +27,12 @@ from centauro.connectors.smpp.codec import (
     split_udh,
 )
 from centauro.connectors.smpp.pdu import Status
+from centauro.domain import binary
 
-#: data_coding values we can carry as text: GSM-7, IA5, Latin-1, UCS-2. Binary (4) is
-#: refused with ESME_RINVDCS: messages are stored and routed as text.
-DATA_CODINGS = frozenset({0x00, 0x01, 0x03, 0x08})
+#: data_coding values we carry: GSM-7, IA5, Latin-1, UCS-2 as text; 8-bit binary (4) as
+#: bytes (domain/binary.py). Others are refused with ESME_RINVDCS.
+DATA_CODINGS = frozenset({0x00, 0x01, 0x03, 0x04, 0x08})
+DC_BINARY = 0x04
 #: A concatenated message whose parts do not all arrive within this many seconds is
 #: refused (its parts' submit_sm get ESME_RSUBMITFAIL).
 REASSEMBLY_SECONDS = 60.0
@@ -67,6 +69,8 @@ class Piece:
     schedule: str
     validity: str
     part: Part | None = None
+    #: Binary only: the UDH's elements other than concatenation (ports…), kept to resend.
+    elements: bytes = b""
 
 
 def _digits(address: str) -> bool:
@@ -120,12 +124,9 @@ def piece(
         raise Refused(Status.ESME_RINVPARLEN, "both short_message and message_payload")
     body = payload if payload is not None else short_message
     part: Part | None = None
+    elements = b""
     if esm_class & ESM_UDHI:
-        if not body or body[0] + 1 > len(body):
-            raise Refused(Status.ESME_RINVMSGLEN, "the UDH says it is longer than the message")
-        body, concat = split_udh(body)
-        if concat is not None:
-            part = Part(concat.reference, concat.total, concat.seq)
+        elements, body, part = _read_udh(body, data_coding)
     elif TLV_SAR_MSG_REF_NUM in tlvs:
         try:
             part = Part(
@@ -140,7 +141,26 @@ def piece(
             raise Refused(Status.ESME_RINVMSGLEN, "part number outside its message")
         if part.total == 1:
             part = None
-    return Piece(source, destination, body, data_coding, registered, schedule, validity, part)
+    return Piece(
+        source, destination, body, data_coding, registered, schedule, validity, part, elements
+    )
+
+
+def _read_udh(data: bytes, data_coding: int) -> tuple[bytes, bytes, Part | None]:
+    """(kept elements, body, part) of user data with a UDH; a text keeps no elements."""
+    if not data or data[0] + 1 > len(data):
+        raise Refused(Status.ESME_RINVMSGLEN, "the UDH says it is longer than the message")
+    if data_coding == DC_BINARY:
+        try:
+            elements, body, concat = binary.parse_udh(data)
+        except binary.BadHeader as exc:
+            raise Refused(Status.ESME_RINVMSGLEN, str(exc)) from None
+        part = Part(concat.reference, concat.total, concat.seq) if concat else None
+        return elements, body, part
+    body, text_concat = split_udh(data)
+    if text_concat is None:
+        return b"", body, None
+    return b"", body, Part(text_concat.reference, text_concat.total, text_concat.seq)
 
 
 def text_of(body: bytes, data_coding: int) -> str:
@@ -220,6 +240,7 @@ class Reassembly:
             max(first.registered, piece.registered),
             first.schedule,
             first.validity,
+            elements=first.elements,
         )
         return whole, partial.waiting
 

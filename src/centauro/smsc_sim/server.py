@@ -45,7 +45,7 @@ MO_POLL = 0.2
 STATS_EVERY = 0.5  # written at least this often, and within 0.1 s of any change
 MAX_ATTEMPTS = 5  # a deliver_sm refused this many times is dropped
 MAX_PEERS = 1000  # peers counted in submit_by_peer (a long run reconnecting stays bounded)
-DATA_CODINGS = frozenset({0, 1, 3, 8})
+DATA_CODINGS = frozenset({0, 1, 3, 4, 8})
 _STATUS_IN_ERROR = re.compile(r"\(0x([0-9A-Fa-f]{8})\)")
 
 
@@ -273,7 +273,8 @@ class Simulator:
             multipart = multipart or pdu.TLV_SAR_MSG_REF_NUM in values
         if multipart:
             c.parts += 1
-        self.stats.accepted(message_id, destination, body)
+        source = (submit.source_addr_ton, submit.source_addr_npi, submit.source_addr)
+        self.stats.accepted(message_id, destination, body, source, submit.data_coding)
         registered = submit.registered_delivery & 0x03  # 1: always, 2: on failure only
         if registered:
             failed = fails(message_id, s.seed, s.dlr_fail_rate)

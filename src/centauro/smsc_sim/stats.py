@@ -2,8 +2,10 @@
 
 ``--stats-file F`` is a JSON object of counters, replaced atomically (write, then rename)
 so a reader never sees half of it. ``F.accepted`` gets one line per accepted submit_sm,
-``MESSAGE_ID DESTINATION DIGEST`` (a blake2b digest of destination and body, never the
-text), appended before the JSON that counts it: "none missing at the SMSC" and "how many
+``MESSAGE_ID DESTINATION DIGEST TON NPI DATA_CODING SOURCE`` (a blake2b digest of
+destination and body, never the text; the source address's TON and NPI, the PDU's
+data_coding, and the source address last, as it may hold spaces), appended before the
+JSON that counts it: "none missing at the SMSC" and "how many
 duplicates" can be checked for runs of 100,000 messages without keeping any PDU.
 """
 
@@ -64,14 +66,24 @@ class Stats:
         self._lines: list[str] = []
         self._written: dict[str, object] = {}
 
-    def accepted(self, message_id: str, destination: str, body: bytes) -> None:
+    def accepted(
+        self,
+        message_id: str,
+        destination: str,
+        body: bytes,
+        source: tuple[int, int, str] = (0, 0, ""),
+        data_coding: int = 0,
+    ) -> None:
         digest = hashlib.blake2b(destination.encode() + b"\0" + body, digest_size=8).digest()
         if digest in self._seen:
             self.counters.duplicates += 1
         elif len(self._seen) < MAX_TRACKED:
             self._seen.add(digest)
         if self.path is not None:
-            self._lines.append(f"{message_id} {destination} {digest.hex()}\n")
+            ton, npi, addr = source
+            self._lines.append(
+                f"{message_id} {destination} {digest.hex()} {ton} {npi} {data_coding} {addr}\n"
+            )
 
     def changed(self, extra: dict[str, object]) -> bool:
         return self._written != {**self.counters.as_dict(), **extra}

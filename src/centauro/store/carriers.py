@@ -35,9 +35,10 @@ class RouteRow:
     prefix: str
     connector: str
     priority: int
+    allow_alphanumeric: bool = True
 
     def route(self) -> Route:
-        return Route(self.prefix, self.connector, self.priority)
+        return Route(self.prefix, self.connector, self.priority, self.allow_alphanumeric)
 
 
 def _connector(row: Any) -> ConnectorRow:
@@ -92,16 +93,28 @@ def all_routes(conn: Connection) -> list[RouteRow]:
     rows = conn.execute(
         select(routes).order_by(routes.c.prefix.desc(), routes.c.priority, routes.c.id)
     )
-    return [RouteRow(r.id, r.prefix, r.connector, r.priority) for r in rows]
+    return [RouteRow(r.id, r.prefix, r.connector, r.priority, r.allow_alphanumeric) for r in rows]
 
 
 def insert_route(
-    conn: Connection, *, prefix: str, connector: str, priority: int, now: datetime
+    conn: Connection,
+    *,
+    prefix: str,
+    connector: str,
+    priority: int,
+    now: datetime,
+    allow_alphanumeric: bool = True,
 ) -> int:
     return int(
         conn.execute(
             insert(routes)
-            .values(prefix=prefix, connector=connector, priority=priority, created_at=now)
+            .values(
+                prefix=prefix,
+                connector=connector,
+                priority=priority,
+                created_at=now,
+                allow_alphanumeric=allow_alphanumeric,
+            )
             .returning(routes.c.id)
         ).scalar_one()
     )

@@ -31,6 +31,8 @@ class Claimed:
     attempts: int
     created_at: datetime
     expires_at: datetime | None = None  #: not sent by then: it expires
+    sender: str | None = None  #: sender ID (None: the connector's source address)
+    udh: str | None = None  #: binary messages: kept UDH elements, hex
 
 
 _CLAIM = """
@@ -42,7 +44,8 @@ WHERE id IN (
     ORDER BY due_at, id
     LIMIT :limit {lock}
 )
-RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at, expires_at
+RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at, expires_at,
+          sender, udh
 """
 
 _MARK_SENT = """
@@ -115,6 +118,8 @@ def claim(
             attempts=r[6],
             created_at=sql.unstamp(r[7]),  # type: ignore[arg-type]
             expires_at=sql.unstamp(r[8]),
+            sender=r[9],
+            udh=r[10],
         )
         for r in rows
     ]

@@ -52,9 +52,13 @@ WITH items AS (
 ), inserted AS (
     INSERT INTO messages (id, account_id, recipient, name, reference, text, encoding, segments,
                           cost, status, source, due_at, attempts, category, callback_url,
-                          expires_at, created_at, updated_at)
+                          expires_at, created_at, updated_at, sender, udh)
     SELECT id, :account_id, recipient, name, reference, text, encoding, segments, segments,
-           :status, :source, :due_at, 0, :category, :callback_url, :expires_at, :now, :now
+           :status, :source, :due_at, 0, :category, :callback_url, :expires_at, :now, :now,
+           CASE WHEN :default_sender
+                THEN (SELECT value FROM sender_ids WHERE account_id = :account_id AND is_default)
+                ELSE :sender END,
+           :udh
     FROM numbered
 ), charge_row AS (
     INSERT INTO ledger (account_id, kind, amount, balance_after, message_id, messages, note,
@@ -139,6 +143,9 @@ def start(
             "category": schedule.category,
             "callback_url": schedule.callback_url,
             "expires_at": schedule.expires_at,
+            "sender": schedule.sender,
+            "default_sender": schedule.default_sender,
+            "udh": schedule.udh,
         },
     )
     return lambda: _sent(first_row())

@@ -150,6 +150,12 @@ messages = Table(
     Column("expires_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
+    #: The sender ID it goes out with (a granted ``sender_ids.value``); NULL: the
+    #: connector's own source address.
+    Column("sender", String(16), nullable=True),
+    #: For ``encoding`` "binary" (``text`` is then the body in hex): the customer's UDH
+    #: in hex, its length octet first, concatenation elements taken out; NULL: none.
+    Column("udh", String(280), nullable=True),
     Column("done_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "id"),
@@ -218,6 +224,9 @@ routes = Table(
     Column("connector", ForeignKey("connectors.name", ondelete="CASCADE"), nullable=False),
     Column("priority", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
+    #: False: this connector does not carry alphanumeric senders (the carrier rewrites or
+    #: refuses them); such messages skip it for the next candidate.
+    Column("allow_alphanumeric", Boolean, nullable=False, server_default=text("true")),
     UniqueConstraint("prefix", "connector"),
     sqlite_autoincrement=True,
 )
@@ -402,6 +411,23 @@ webhook_deliveries = Table(
     ),
     Index(None, "webhook_id", "id"),
     Index(None, "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: The sender IDs the operator granted each account; at most one is its default (used
+#: when a request names none: the compat API, SMPP binds with an empty source_addr).
+sender_ids = Table(
+    "sender_ids",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    #: Alphanumeric name, short code digits, or E.164 (domain/senders.py).
+    Column("value", String(16), nullable=False),
+    #: "alnum", "shortcode" or "long"
+    Column("kind", String(16), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "value"),
     sqlite_autoincrement=True,
 )
 

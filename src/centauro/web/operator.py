@@ -1,5 +1,5 @@
 """The operator's pages: today at a glance, and customer accounts (create, top up,
-enable, rotate the secret, limits and quiet hours, invite users)."""
+enable, rotate the secret, limits and quiet hours, sender IDs, invite users)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from centauro.domain.errors import Conflict, InvalidRequest
-from centauro.service import accounts, panel_auth, reports
+from centauro.domain.errors import CentauroError, Conflict, InvalidRequest
+from centauro.service import accounts, panel_auth, reports, senders
 from centauro.service.sealing import Sealer
 from centauro.web import format as fmt
 from centauro.web import forms, texts
@@ -86,10 +86,20 @@ async def create_account(request: Request) -> Response:
 async def _account_page(
     request: Request, v: Visitor, client_id: str, *, status: int = 200, **extra: object
 ) -> Response:
-    view = await gateway(request).read(
-        lambda c: reports.account_view(c, client_id, ledger_rows=LEDGER_ROWS)
+    gw = gateway(request)
+    view = await gw.read(lambda c: reports.account_view(c, client_id, ledger_rows=LEDGER_ROWS))
+    granted = await gw.read(lambda c: senders.listing(c, accounts.get(c, client_id)))
+    return page(
+        request,
+        "account.html",
+        status=status,
+        visitor=v,
+        view=view,
+        zones=ZONES,
+        senders=granted,
+        sender_kinds=texts.SENDER_KINDS,
+        **extra,
     )
-    return page(request, "account.html", status=status, visitor=v, view=view, zones=ZONES, **extra)
 
 
 async def account_page(request: Request) -> Response:
@@ -201,7 +211,23 @@ async def _invite(request: Request, v: Visitor, client_id: str, data: FormData) 
     return await _account_page(request, v, client_id, invited=made.user.email, link=link)
 
 
+async def _sender(request: Request, v: Visitor, client_id: str, data: FormData) -> Response | None:
+    """Grant (``do=add``), withdraw (``remove``) or make default (``default``) a sender ID."""
+    do, value = forms.text(data, "do", limit=10), forms.text(data, "value", limit=40)
+    if not value:
+        raise forms.FormError("Escriba el remitente: código corto, número o nombre.")
+    at, default = now(), forms.text(data, "default") == "1"
+    try:
+        await gateway(request).write(
+            lambda c: senders.change(c, client_id, do, value, now=at, default=default)
+        )
+    except CentauroError as exc:  # the sender rules answer in Spanish (service/senders.py)
+        raise forms.FormError(f"Remitente: {exc}") from None
+    return None
+
+
 _ACTIONS = {
+    "senders": _sender,
     "topup": _topup,
     "enabled": _enabled,
     "rotate": _rotate,

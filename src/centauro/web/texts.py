@@ -58,3 +58,6 @@ def error_text(exc: CentauroError) -> str:
 
 #: Message states as the panel names them (the store and the APIs keep the English values).
 STATES = SPANISH_NAMES
+
+#: Sender ID kinds (``sender_ids.kind``), as the account page shows them.
+SENDER_KINDS = {"alnum": "alfanumérico", "shortcode": "código corto", "long": "número largo"}

@@ -183,6 +183,7 @@ def _timing(options: SendOptions, now: datetime) -> submit.Timing:
         validity=timedelta(seconds=options.validity_period),
         category=options.category,
         callback_url=options.callback_url,
+        sender=options.from_,
     )
 
 
@@ -323,6 +324,7 @@ def message_json(m: Message) -> dict[str, Any]:
         "encoding": m.encoding,
         "cost": m.cost,
         "reference": m.reference or None,
+        "from": m.sender,
         "category": m.category,
         "connector": m.connector,
         "created_at": stamp(m.created_at),

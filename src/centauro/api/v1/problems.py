@@ -31,6 +31,8 @@ _TABLE: dict[type[errors.CentauroError], tuple[int, str, str]] = {
     errors.NoValidRecipient: (422, "no_valid_recipient", "No valid recipient"),
     errors.TooManyRecipients: (413, "too_many_recipients", "Too many recipients"),
     errors.MissingParameter: (422, "missing_parameter", "Missing parameter"),
+    errors.SenderNotGranted: (422, "sender_not_granted", "Sender ID not granted"),
+    errors.InvalidSender: (422, "invalid_sender", "Invalid sender ID"),
     errors.InvalidRequest: (422, "invalid_request", "Invalid request"),
     errors.AuthenticationFailed: (401, "unauthorized", "Authentication failed"),
     errors.InsufficientCredits: (402, "insufficient_credits", "Insufficient credits"),

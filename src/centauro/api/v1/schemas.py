@@ -85,6 +85,16 @@ class SendOptions(_Strict):
     category: Category = Field(
         "transactional", description="`marketing` waits out the account's quiet hours"
     )
+    from_: str | None = Field(
+        None,
+        alias="from",
+        max_length=32,
+        description=(
+            "A sender ID the operator granted the account (short code, number or name); "
+            "absent: the account's default. Not granted: 422 `sender_not_granted`"
+        ),
+        examples=["Centauro"],
+    )
 
 
 class SendRequest(SendOptions):
@@ -149,9 +159,14 @@ class MessageOut(BaseModel):
     status: MessageStatus
     error: str | None
     segments: int
-    encoding: Literal["gsm7", "ucs2"]
+    encoding: Literal["gsm7", "ucs2", "binary"] = Field(
+        description="`binary`: an SMPP data_coding 4 message; `text` is its body in hex"
+    )
     cost: int
     reference: str | None
+    from_: str | None = Field(
+        alias="from", description="The sender ID; null: the carrier connection's own"
+    )
     category: Category
     connector: str | None
     created_at: datetime

@@ -49,6 +49,7 @@ from centauro.connectors.smpp.bind import Bind
 from centauro.connectors.smpp.config import SmppSettings
 from centauro.connectors.smpp.session import EsmeSession, NoResponse, SessionLost
 from centauro.connectors.smpp.throttle import RateMeter, TokenBucket
+from centauro.domain import senders
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,11 @@ class SmppConnector:
         if self._state == "stopped":
             return RetryLater("connector stopped")
         try:
-            if sms.segments == 1 and self.settings.gsm7_coding == "gsm7":
+            if sms.encoding == "binary":
+                parts = codec.binary_parts(
+                    sms.text, sms.udh, lambda: self._references.next(sms.recipient)
+                )
+            elif sms.segments == 1 and self.settings.gsm7_coding == "gsm7":
                 parts = [codec.single_part(sms.text, sms.encoding)]
             else:
                 parts = codec.encode(
@@ -165,11 +170,16 @@ class SmppConnector:
             return Rejected(f"text cannot be encoded: {exc}")
         deadline = time.monotonic() + self.throttle_budget
         destination = sms.recipient.lstrip("+")
+        # A message's sender ID wins over the connector's configured source address.
+        source = self._source if sms.sender is None else senders.smpp_address(sms.sender)
         if len(parts) == 1:
-            first = await self._submit_part(sms.message_id, destination, parts[0], deadline)
+            first = await self._submit_part(sms.message_id, source, destination, parts[0], deadline)
             return Accepted((first,)) if isinstance(first, str) else first
         results = await asyncio.gather(
-            *(self._submit_part(sms.message_id, destination, part, deadline) for part in parts)
+            *(
+                self._submit_part(sms.message_id, source, destination, part, deadline)
+                for part in parts
+            )
         )
         # A part the carrier took stays taken: a multipart message refused halfway may
         # reach the handset in part, and a retry resends all of it.
@@ -186,7 +196,12 @@ class SmppConnector:
         return RetryLater("bind down", after=round(after, 3))
 
     async def _submit_part(
-        self, message_id: int, destination: str, part: codec.SubmitPart, deadline: float
+        self,
+        message_id: int,
+        source: tuple[int, int, str],
+        destination: str,
+        part: codec.SubmitPart,
+        deadline: float,
     ) -> str | RetryLater | Rejected:
         """The carrier id of one part, or why the message must wait or fail."""
         backoff = THROTTLE_BACKOFF[0]
@@ -194,7 +209,7 @@ class SmppConnector:
             session = await self._ready()
             if session is None:
                 return self._bind_down()
-            answer = await self._send(session, destination, part)
+            answer = await self._send(session, source, destination, part)
             if isinstance(answer, RetryLater):
                 return answer
             status, carrier_id = answer
@@ -245,7 +260,11 @@ class SmppConnector:
             self._window.release()  # the session changed while we waited: start over
 
     async def _send(
-        self, session: EsmeSession, destination: str, part: codec.SubmitPart
+        self,
+        session: EsmeSession,
+        address: tuple[int, int, str],
+        destination: str,
+        part: codec.SubmitPart,
     ) -> tuple[int, str] | RetryLater:
         """(command_status, carrier id) of one submit_sm, holding its window slot till then.
 
@@ -255,7 +274,7 @@ class SmppConnector:
         if not self.fence():
             self._window.release()
             return RetryLater(LEASE_LOST)
-        ton, npi, source = self._source
+        ton, npi, source = address
         self._in_flight += 1
         try:
             return await session.submit_sm(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 from centauro.connectors.smpp.config import SmppSettings
+from centauro.domain import binary
 from centauro.domain import text as sms_text
 from centauro.domain.coding import DC_BINARY, DC_GSM7, DC_IA5, DC_LATIN1, DC_UCS2, decode_bytes
 
@@ -154,6 +155,21 @@ def encode(
     return [
         SubmitPart(bytes((5, 0, 3, ref8, total, seq)) + piece, data_coding, ESM_UDHI)
         for seq, piece in enumerate(pieces, 1)
+    ]
+
+
+def binary_parts(
+    body_hex: str, udh_hex: str | None, reference: Callable[[], int]
+) -> list[SubmitPart]:
+    """The submit_sm fields of a binary message (data_coding 4): its body cut into 140-octet
+    user data, each part with the kept UDH elements and, when there are several, an 8-bit
+    concatenation element (domain/binary.py). Always UDH parts, whatever ``multipart`` says:
+    binary payloads (ports, WAP) live in the UDH."""
+    body, elements = bytes.fromhex(body_hex), bytes.fromhex(udh_hex or "")
+    ref = reference() if binary.segments(body, elements) > 1 else 0
+    return [
+        SubmitPart(data, DC_BINARY, ESM_UDHI if udhi else 0)
+        for data, udhi in binary.user_data_parts(body, elements, ref)
     ]
 
 
