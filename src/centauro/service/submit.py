@@ -177,6 +177,7 @@ class Timing:
     validity: timedelta = DEFAULT_VALIDITY  #: not sent by then: expired and refunded
     category: str = "transactional"  #: "marketing" waits out the account's quiet hours
     callback_url: str | None = None
+    campaign_id: int | None = None  #: the campaign whose messages these are
 
 
 def commit(
@@ -228,6 +229,7 @@ def commit(
             expires_at=due + timing.validity,
             category=timing.category,
             callback_url=timing.callback_url,
+            campaign_id=timing.campaign_id,
         ),
     )
     if cost:

@@ -56,6 +56,7 @@ _INSERT_COLUMNS = (
     "expires_at",
     "created_at",
     "updated_at",
+    "campaign_id",
 )
 
 
@@ -68,6 +69,7 @@ class Schedule:
     expires_at: datetime | None = None
     category: str = "transactional"
     callback_url: str | None = None
+    campaign_id: int | None = None  #: the campaign that queued them, if any
 
 
 #: up to this many rows, PostgreSQL numbers them in the INSERT (see insert_queued)
@@ -134,6 +136,7 @@ def insert_queued(
             expires,
             stamp,
             stamp,
+            schedule.campaign_id,
         )
         for mid, m in zip(ids, items, strict=True)
     ]
