@@ -33,6 +33,7 @@ SERVER_COMMANDS = frozenset(
         "connectors",
         "routes",
         "messages",
+        "campaigns",
         "inbound",
         "smpp-clients",
         "smsc-sim",

@@ -289,6 +289,20 @@ def preview_of(campaign: Campaign) -> dict[str, Any]:
     return found
 
 
+def owner(conn: Connection, campaign: Campaign) -> Account:
+    """The campaign's account as it is now (an operator's door confirms on its behalf)."""
+    found = account_store.by_id(conn, campaign.account_id)
+    if found is None:
+        raise NotFound(f"No existe la cuenta {campaign.account_id}.")
+    return found
+
+
+def mapping_of(campaign: Campaign) -> dict[str, Any]:
+    """The stored mapping: ``columns``, ``number`` and ``name`` (None: no name column)."""
+    found: dict[str, Any] = json.loads(campaign.mapping)
+    return found
+
+
 def find(
     conn: Connection, *, account_id: int | None, before_id: int | None = None, limit: int = 50
 ) -> list[Campaign]:

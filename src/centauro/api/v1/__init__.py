@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from centauro.api.v1 import account, health, inbound, messages, suppressions, webhooks
+from centauro.api.v1 import (
+    account,
+    campaigns,
+    health,
+    inbound,
+    messages,
+    suppressions,
+    webhooks,
+)
 
 router = APIRouter(prefix="/v1")
 router.include_router(messages.router)
@@ -13,3 +21,4 @@ router.include_router(inbound.router)
 router.include_router(health.router)
 router.include_router(suppressions.router)
 router.include_router(webhooks.router)
+router.include_router(campaigns.router)
