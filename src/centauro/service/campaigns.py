@@ -43,6 +43,8 @@ from centauro.store import campaigns as store
 from centauro.store import suppressions as suppression_store
 from centauro.store.campaigns import Campaign
 
+__all__ = ["Campaign", "Prepared", "Progress", "Report", "Spec"]
+
 SOURCE = "campaign"
 VALIDITY = timedelta(hours=24)
 SAMPLE_ROWS = 5
@@ -309,20 +311,103 @@ def find(
     return store.listing(conn, account_id=account_id, before_id=before_id, limit=limit)
 
 
+def source_table(conn: Connection, campaign: Campaign) -> Table:
+    """The campaign's kept source, parsed again."""
+    data = store.source_of(conn, campaign.id)
+    if campaign.source_format == "rows":
+        kept = json.loads(data)
+        return Table(kept["columns"], kept["rows"], "rows")
+    return campaign_files.read(data, campaign.source_name)
+
+
 def reload(conn: Connection, campaign_id: int, *, account: Account, max_segments: int) -> Prepared:
     """Re-read a draft's kept source with its mapping (to confirm it). Pure but for reads."""
     campaign = get(conn, campaign_id, account_id=account.id)
     if campaign.state != "draft":
         raise Conflict(_not_draft(campaign))
-    data = store.source_of(conn, campaign_id)
-    mapping = json.loads(campaign.mapping)
-    if campaign.source_format == "rows":
-        kept = json.loads(data)
-        table = Table(kept["columns"], kept["rows"], "rows")
-    else:
-        table = campaign_files.read(data, campaign.source_name)
+    if not campaign.template:
+        raise InvalidRequest("Falta escribir el mensaje de la campaña.")
+    mapping = mapping_of(campaign)
     spec = Spec(campaign.name, campaign.template, mapping["number"], mapping.get("name"))
+    table = source_table(conn, campaign)
     return prepare(table, spec, country=account.country, max_segments=max_segments)
+
+
+_NUMBER_HINTS = ("tel", "cel", "movil", "móvil", "numero", "número", "phone", "whatsapp")
+_NAME_HINTS = ("nombre", "name", "cliente")
+
+
+def _guess(columns: list[str], hints: tuple[str, ...]) -> str | None:
+    for column in columns:
+        if any(h in templates.key(column) for h in hints):
+            return column
+    return None
+
+
+def save_upload(
+    conn: Connection,
+    *,
+    account: Account,
+    name: str,
+    table: Table,
+    data: bytes,
+    filename: str,
+    now: datetime,
+) -> Campaign:
+    """The panel's first step: keep the file as a draft with no template yet, and a
+    guess of which columns hold the number and the name."""
+    if not name.strip() or len(name.strip()) > 200:
+        raise InvalidRequest("Escriba un nombre para la campaña (hasta 200 caracteres).")
+    number = _guess(table.columns, _NUMBER_HINTS) or table.columns[0]
+    campaign_id = store.insert_campaign(
+        conn,
+        source=data,
+        account_id=account.id,
+        name=name.strip(),
+        template="",
+        state="draft",
+        source_name=filename[:200],
+        source_format=table.format,
+        mapping=json.dumps(
+            {
+                "columns": table.columns,
+                "number": number,
+                "name": _guess(table.columns, _NAME_HINTS),
+            },
+            ensure_ascii=False,
+        ),
+        preview=json.dumps({"sample": [], "problem_counts": {}, "problems": []}),
+        total_rows=len(table.rows),
+        accepted=0,
+        rejected=0,
+        cost=0,
+        created_at=now,
+        updated_at=now,
+    )
+    return get(conn, campaign_id, account_id=account.id)
+
+
+def configure(
+    conn: Connection, campaign_id: int, *, account: Account, prepared: Prepared, now: datetime
+) -> Campaign:
+    """Set a draft's mapping and template, with the preview they give."""
+    _drop_opted_out(conn, account.id, prepared)
+    spec = prepared.spec
+    if not store.move(
+        conn, campaign_id, from_states=["draft"], to_state="draft", now=now,
+        template=spec.template,
+        mapping=json.dumps(
+            {"columns": prepared.table.columns, "number": spec.number_column,
+             "name": spec.name_column},
+            ensure_ascii=False,
+        ),
+        preview=_preview_json(prepared),
+        accepted=len(prepared.items),
+        rejected=len(prepared.problems),
+        cost=prepared.cost,
+    ):  # fmt: skip
+        raise Conflict(_not_draft(get(conn, campaign_id, account_id=account.id)))
+    return get(conn, campaign_id, account_id=account.id)
 
 
 def _not_draft(campaign: Campaign) -> str:

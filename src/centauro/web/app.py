@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 
 from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
-from centauro.web import auth, customer, messages, operator, texts
+from centauro.web import auth, campaigns, customer, messages, operator, texts
 from centauro.web.headers import SecurityHeaders
 from centauro.web.render import page, redirect
 from centauro.web.session import BadCsrf, Forbidden, NotSignedIn, require
@@ -76,6 +76,7 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             *operator.routes,
             *messages.routes,
             *customer.routes,
+            *campaigns.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={
