@@ -18,7 +18,8 @@ The design (docs/campaigns.md):
 from __future__ import annotations
 
 import json
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -275,7 +276,9 @@ def save_draft(
         created_at=now,
         updated_at=now,
     )
-    return get(conn, campaign_id, account_id=account.id)
+    draft = get(conn, campaign_id, account_id=account.id)
+    _remember(draft, prepared)
+    return draft
 
 
 def get(conn: Connection, campaign_id: int, *, account_id: int | None = None) -> Campaign:
@@ -311,6 +314,33 @@ def find(
     return store.listing(conn, account_id=account_id, before_id=before_id, limit=limit)
 
 
+#: Drafts this process validated last, so that their confirm charges and queues without
+#: parsing and validating the file again (the preview and the confirm are usually seconds
+#: apart, on the same process). Keyed by the draft's id and its last change; another
+#: process, or a change in between, simply prepares again.
+_RECENT: OrderedDict[tuple[int, datetime], Prepared] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+RECENT_DRAFTS = 2
+
+
+def _remember(campaign: Campaign, prepared: Prepared) -> None:
+    with _RECENT_LOCK:
+        _RECENT[(campaign.id, campaign.updated_at)] = prepared
+        while len(_RECENT) > RECENT_DRAFTS:
+            _RECENT.popitem(last=False)
+
+
+def _recalled(campaign: Campaign) -> Prepared | None:
+    with _RECENT_LOCK:
+        return _RECENT.get((campaign.id, campaign.updated_at))
+
+
+def _forget(campaign_id: int) -> None:
+    with _RECENT_LOCK:
+        for key in [k for k in _RECENT if k[0] == campaign_id]:
+            del _RECENT[key]
+
+
 def source_table(conn: Connection, campaign: Campaign) -> Table:
     """The campaign's kept source, parsed again."""
     data = store.source_of(conn, campaign.id)
@@ -327,6 +357,9 @@ def reload(conn: Connection, campaign_id: int, *, account: Account, max_segments
         raise Conflict(_not_draft(campaign))
     if not campaign.template:
         raise InvalidRequest("Falta escribir el mensaje de la campaña.")
+    recalled = _recalled(campaign)
+    if recalled is not None and recalled.spec.template == campaign.template:
+        return recalled
     mapping = mapping_of(campaign)
     spec = Spec(campaign.name, campaign.template, mapping["number"], mapping.get("name"))
     table = source_table(conn, campaign)
@@ -407,7 +440,9 @@ def configure(
         cost=prepared.cost,
     ):  # fmt: skip
         raise Conflict(_not_draft(get(conn, campaign_id, account_id=account.id)))
-    return get(conn, campaign_id, account_id=account.id)
+    draft = get(conn, campaign_id, account_id=account.id)
+    _remember(draft, prepared)
+    return draft
 
 
 def _not_draft(campaign: Campaign) -> str:
@@ -462,6 +497,7 @@ def confirm(
         charged=receipt.cost,
         preview=_preview_json(prepared),
     )
+    _forget(campaign_id)
     return get(conn, campaign_id)
 
 

@@ -42,6 +42,10 @@ from centauro.service.campaign_files import Table
 
 router = APIRouter(tags=["campaigns"], dependencies=[Security(BASIC_AUTH)])
 CURSOR_KIND = "c"
+#: Campaign files may be larger than other bodies (1,000,000 rows of a number, a name and
+#: a few fields): these paths get their own body limit (api/limits.py).
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+UPLOAD_PATHS = ("/v1/campaigns/upload", "/panel/campaigns/new")
 
 CampaignId = Annotated[str, Path(description="The campaign id", max_length=40)]
 Cell = str | int | float | bool | None
