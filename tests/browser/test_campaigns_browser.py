@@ -149,3 +149,23 @@ def test_bad_files_and_templates_are_answered_in_spanish_on_the_page(
     assert "{apellido} no existe" in page.locator(".alert.error").inner_text()
     assert page.locator("#template").input_value() == "Hola {apellido}"
     assert balance(gw, client_id) == 100
+
+
+def test_an_operator_sees_every_campaign_read_only(page: Any, gw: Gateway) -> None:
+    account = gw.account(50)
+    rows = [{"tel": "04145550001", "nombre": "Ana"}]
+    body = {"name": "De la API", "template": "Hola {nombre}", "number_column": "tel", "rows": rows}
+    created = gw.http.post(
+        "/v1/campaigns", json=body, auth=(account.client_id, account.client_secret)
+    )
+    assert created.status_code == 201, created.text
+    email = ready_user(gw.url, gw.db)
+    page.goto(f"{gw.url}/panel/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("nav >> text=Campañas")
+    page.click("text=De la API")
+    assert page.locator("#state").inner_text() == "en borrador"
+    assert page.locator("#confirm").count() == 0
+    assert "Hola Ana" in page.locator("#sample").inner_text()
