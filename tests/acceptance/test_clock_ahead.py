@@ -42,6 +42,7 @@ DATE_SENSITIVE = (
     "tests/acceptance/test_rest_messages.py::test_get_returns_the_message_and_another_account_gets_404",
     "tests/acceptance/test_rest_messages.py::test_a_scheduled_message_is_scheduled_then_sent",
     "tests/acceptance/test_rest_messages.py::test_a_schedule_more_than_a_year_ahead_is_refused",
+    "tests/integration/test_campaigns.py::test_a_scheduled_campaign_waits_and_is_pausable",
 )
 #: Cases of those files with no clock in them: they would only cost time.
 SKIP = "not bad_or_private_urls and not slow_receivers and not numeric_host"

@@ -82,7 +82,10 @@ def create_app(
     app.mount("/panel", create_panel(gateway))  # the web panel (its own headers and errors)
     return HttpMetrics(
         BodySizeLimit(
-            CompatFront(app), max_bytes=settings.max_body_bytes, answer=answers.error_body
+            CompatFront(app),
+            max_bytes=settings.max_body_bytes,
+            answer=answers.error_body,
+            larger=dict.fromkeys(v1.campaigns.UPLOAD_PATHS, v1.campaigns.MAX_UPLOAD_BYTES),
         ),
         fixed=frozenset(_COMPAT_ROUTES),
     )

@@ -6,7 +6,7 @@ for the CentauroSMS paths), whether the client announced its length or streams i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,20 +25,30 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, answer: TooLargeBody) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        answer: TooLargeBody,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.answer = answer
+        #: Paths with a limit of their own (file uploads), by exact path.
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 parsed = parse_ascii_int(value.decode("latin-1"), max_digits=18)
                 declared = -1 if parsed is None else parsed
-                if declared > self.max_bytes or declared < 0:
+                if declared > max_bytes or declared < 0:
                     await self._reject(scope, send, 413 if declared >= 0 else 400)
                     return
                 break
@@ -52,7 +62,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     # Answer here, before raising: BodyTooLarge is an HTTPException, so
                     # the app's own exception handlers catch it on its way out and would
                     # answer in their shape ({"detail": …}), not the door's.

@@ -34,6 +34,7 @@ SERVER_COMMANDS = frozenset(
         "routes",
         "senders",
         "messages",
+        "campaigns",
         "inbound",
         "smpp-clients",
         "smsc-sim",

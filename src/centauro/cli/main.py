@@ -11,6 +11,7 @@ from centauro import __version__
 from centauro.cli import (
     accounts,
     admins,
+    campaigns,
     client_cmds,
     connectors,
     contacts,
@@ -37,6 +38,7 @@ app = typer.Typer(
 accounts.app.command("smpp-password")(smpp.smpp_password)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(messages.app, name="messages")
+app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(db.app, name="db")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(routes.app, name="routes")

@@ -4,8 +4,8 @@ A message is ``queued`` once accepted (charged and on disk), or ``scheduled`` wh
 must wait (a ``schedule_at``, or quiet hours) and then ``queued`` when its time comes;
 the dispatcher hands it to a carrier, which makes it ``sent``; the carrier's receipt
 makes it final. ``failed`` means no carrier ever accepted it; ``cancelled``, that its
-owner withdrew it before it was sent. See ``REFUNDED`` for which final states give the
-credits back.
+owner withdrew it before it was sent; ``held``, that its campaign is paused (no
+dispatcher claims it). See ``REFUNDED`` for which final states give the credits back.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class MessageState(enum.StrEnum):
     REJECTED = "rejected"  #: the carrier (or our policy) refused it
     FAILED = "failed"  #: no carrier accepted it (permanent error, or retries exhausted)
     CANCELLED = "cancelled"  #: withdrawn by its owner before it was sent
+    HELD = "held"  #: accepted and charged, its campaign paused: no dispatcher claims it
 
 
 FINAL: frozenset[MessageState] = frozenset(
@@ -43,11 +44,15 @@ REFUNDED: frozenset[MessageState] = frozenset(
 
 _ALLOWED: dict[MessageState, frozenset[MessageState]] = {
     MessageState.SCHEDULED: frozenset(
-        {MessageState.QUEUED, MessageState.CANCELLED, MessageState.EXPIRED}
+        {MessageState.QUEUED, MessageState.CANCELLED, MessageState.EXPIRED, MessageState.HELD}
+    ),
+    MessageState.HELD: frozenset(
+        {MessageState.QUEUED, MessageState.SCHEDULED, MessageState.CANCELLED}
     ),
     MessageState.QUEUED: frozenset(
         {
             MessageState.CANCELLED,
+            MessageState.HELD,
             MessageState.SENT,
             MessageState.FAILED,
             MessageState.REJECTED,
@@ -89,4 +94,5 @@ SPANISH_NAMES: dict[str, str] = {
     "rejected": "rechazado",
     "failed": "fallido",
     "cancelled": "cancelado",
+    "held": "en pausa",
 }

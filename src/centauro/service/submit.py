@@ -242,6 +242,7 @@ class Timing:
     lenient_sender: bool = False
     #: A binary message's kept UDH elements, in hex (messages.udh); None: none.
     udh: str | None = None
+    campaign_id: int | None = None  #: the campaign whose messages these are
 
 
 def commit(
@@ -313,6 +314,7 @@ def _schedule(
         sender=sender,
         default_sender=timing.sender is None,
         udh=timing.udh,
+        campaign_id=timing.campaign_id,
     )
 
 

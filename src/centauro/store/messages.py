@@ -58,6 +58,7 @@ _INSERT_COLUMNS = (
     "updated_at",
     "sender",
     "udh",
+    "campaign_id",
 )
 
 
@@ -80,6 +81,7 @@ class Schedule:
     #: trip on the hot path); ``sender`` is then ignored.
     default_sender: bool = False
     udh: str | None = None  #: binary messages: the UDH elements every part repeats (hex)
+    campaign_id: int | None = None  #: the campaign that queued them, if any
 
 
 #: up to this many rows, PostgreSQL numbers them in the INSERT (see insert_queued)
@@ -153,6 +155,7 @@ def insert_queued(
             stamp,
             sender,
             schedule.udh,
+            schedule.campaign_id,
         )
         for mid, m in zip(ids, items, strict=True)
     ]

@@ -52,13 +52,13 @@ WITH items AS (
 ), inserted AS (
     INSERT INTO messages (id, account_id, recipient, name, reference, text, encoding, segments,
                           cost, status, source, due_at, attempts, category, callback_url,
-                          expires_at, created_at, updated_at, sender, udh)
+                          expires_at, created_at, updated_at, sender, udh, campaign_id)
     SELECT id, :account_id, recipient, name, reference, text, encoding, segments, segments,
            :status, :source, :due_at, 0, :category, :callback_url, :expires_at, :now, :now,
            CASE WHEN :default_sender
                 THEN (SELECT value FROM sender_ids WHERE account_id = :account_id AND is_default)
                 ELSE :sender END,
-           :udh
+           :udh, CAST(:campaign_id AS BIGINT)
     FROM numbered
 ), charge_row AS (
     INSERT INTO ledger (account_id, kind, amount, balance_after, message_id, messages, note,
@@ -146,6 +146,7 @@ def start(
             "sender": schedule.sender,
             "default_sender": schedule.default_sender,
             "udh": schedule.udh,
+            "campaign_id": schedule.campaign_id,
         },
     )
     return lambda: _sent(first_row())

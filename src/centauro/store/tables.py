@@ -158,6 +158,8 @@ messages = Table(
     Column("udh", String(280), nullable=True),
     Column("done_at", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    #: ``campaigns.id`` when a campaign queued it (no foreign key: added by ALTER TABLE).
+    Column("campaign_id", BigId, nullable=True),
     Index(None, "account_id", "id"),
     Index(None, "status", "id"),
     Index(
@@ -179,12 +181,54 @@ messages = Table(
         sqlite_where=text("status = 'scheduled'"),
         postgresql_where=text("status = 'scheduled'"),
     ),
+    #: The campaign it belongs to, if any (progress counts by campaign and state).
+    Index(
+        "ix_messages_campaign",
+        "campaign_id",
+        "status",
+        sqlite_where=text("campaign_id IS NOT NULL"),
+        postgresql_where=text("campaign_id IS NOT NULL"),
+    ),
     Index(
         "ix_messages_claimed",
         "claimed_by",
         sqlite_where=text("claimed_by IS NOT NULL"),
         postgresql_where=text("claimed_by IS NOT NULL"),
     ),
+    sqlite_autoincrement=True,
+)
+
+#: Campaigns: an uploaded audience (kept as uploaded), its column mapping and template,
+#: the preview's counts, and a state (docs/campaigns.md). Its messages are ordinary
+#: messages with ``messages.campaign_id``; progress is counted from them by index.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("template", Text, nullable=False),
+    #: "draft", "scheduled", "sending", "paused", "cancelled" (``done`` is derived)
+    Column("state", String(16), nullable=False),
+    Column("source_name", String(200), nullable=False, server_default=""),
+    #: "csv", "xlsx" or "rows" (JSON rows from the API or a contact list)
+    Column("source_format", String(8), nullable=False),
+    Column("source", LargeBinary, nullable=False),
+    #: JSON: {"columns": [...], "number": "...", "name": "..."}
+    Column("mapping", Text, nullable=False),
+    #: JSON: the preview's sample rows and listed problems
+    Column("preview", Text, nullable=False),
+    Column("total_rows", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("cost", Integer, nullable=False),
+    Column("charged", Integer, nullable=False, server_default="0"),
+    Column("refunded", Integer, nullable=False, server_default="0"),
+    Column("schedule_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "account_id", "id"),
     sqlite_autoincrement=True,
 )
 

@@ -22,6 +22,7 @@ from centauro.domain.errors import CentauroError, NotFound
 from centauro.runtime import Gateway
 from centauro.web import (
     auth,
+    campaigns,
     carriers,
     contacts,
     customer,
@@ -92,6 +93,7 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             *hooks.routes,
             *records.routes,
             *live.routes,
+            *campaigns.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={

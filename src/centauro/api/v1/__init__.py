@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from centauro.api.v1 import account, contacts, health, inbound, messages, suppressions, webhooks
+from centauro.api.v1 import (
+    account,
+    campaigns,
+    contacts,
+    health,
+    inbound,
+    messages,
+    suppressions,
+    webhooks,
+)
 
 router = APIRouter(prefix="/v1")
 router.include_router(messages.router)
@@ -14,3 +23,4 @@ router.include_router(health.router)
 router.include_router(suppressions.router)
 router.include_router(webhooks.router)
 router.include_router(contacts.router)
+router.include_router(campaigns.router)

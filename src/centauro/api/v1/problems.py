@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from centauro.domain import errors
+from centauro.domain import errors, templates
+from centauro.service import campaign_files
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,9 @@ TYPE_BASE = "https://centauro.dev/problems/"
 
 #: Exception class → (HTTP status, code, title). The first match along the MRO wins.
 _TABLE: dict[type[errors.CentauroError], tuple[int, str, str]] = {
+    campaign_files.UnreadableFile: (422, "unreadable_file", "Not a CSV or XLSX file"),
+    campaign_files.TooManyRows: (413, "too_many_rows", "Too many rows"),
+    templates.TemplateError: (422, "invalid_template", "Invalid template"),
     errors.InvalidNumber: (422, "invalid_number", "Invalid phone number"),
     errors.InvalidText: (422, "invalid_text", "Invalid text"),
     errors.TextTooLong: (422, "text_too_long", "Text too long"),

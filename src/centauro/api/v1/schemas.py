@@ -33,6 +33,7 @@ MessageStatus = Literal[
     "rejected",
     "failed",
     "cancelled",
+    "held",
 ]
 Category = Literal["transactional", "marketing"]
 M = TypeVar("M", bound=BaseModel)

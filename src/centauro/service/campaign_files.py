@@ -1,0 +1,153 @@
+"""Read an uploaded audience (CSV or XLSX) into a header and rows of text.
+
+CSV: the bytes are UTF-8 (with or without a BOM) or, failing that, Windows-1252 /
+Latin-1 (what Excel saves in Venezuela and Colombia); the separator (``,``, ``;``, tab
+or ``|``) is found by :class:`csv.Sniffer` on the first lines. XLSX: openpyxl in
+read-only mode, which streams the rows. Empty rows are skipped; the first non-empty
+row is the header. Anything else is refused with a Spanish message before a row is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from centauro.domain.errors import InvalidRequest
+
+#: The most rows (besides the header) a campaign may have.
+MAX_ROWS = 1_000_000
+_SAMPLE = 64 * 1024
+_DELIMITERS = ",;\t|"
+
+
+class UnreadableFile(InvalidRequest):
+    """The file is not a CSV or XLSX we can read."""
+
+
+class TooManyRows(InvalidRequest):
+    """The file has more rows than a campaign may have."""
+
+    def __init__(self, limit: int = MAX_ROWS) -> None:
+        self.limit = limit
+        super().__init__(
+            f"El archivo tiene más de {limit:,} filas, el máximo por campaña. ".replace(",", ".")
+            + "Divídalo en varias campañas. No se cobró nada."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A file's columns (unique, in order) and its rows, each a dict by column name."""
+
+    columns: list[str]
+    rows: list[dict[str, str]]
+    format: str  #: "csv" or "xlsx"
+
+
+def read(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS) -> Table:
+    """Parse ``data`` by its content (the name only breaks ties); raise :class:`UnreadableFile`."""
+    if not data.strip():
+        raise UnreadableFile("El archivo está vacío.")
+    if data[:4] == b"PK\x03\x04":
+        return _xlsx(data, max_rows)
+    if filename.lower().endswith((".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx")) or (
+        b"\x00" in data[:_SAMPLE]
+    ):
+        raise UnreadableFile(
+            "El archivo no es un CSV ni un XLSX. Guárdelo como CSV (delimitado por comas "
+            "o punto y coma) o como libro de Excel (.xlsx)."
+        )
+    return _csv(_decode(data), max_rows)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _csv(content: str, max_rows: int) -> Table:
+    sample = content[:_SAMPLE]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, _DELIMITERS)
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(content, newline=""), dialect)
+    try:
+        return _table(reader, max_rows, "csv")
+    except csv.Error as exc:
+        raise UnreadableFile(f"El CSV está mal formado (línea {reader.line_num}).") from exc
+
+
+def _xlsx(data: bytes, max_rows: int) -> Table:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only when an XLSX comes in
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            "El archivo no es un CSV ni un XLSX que se pueda leer (¿está dañado o protegido?)."
+        ) from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = ([_cell(v) for v in row] for row in sheet.iter_rows(values_only=True))
+        return _table(rows, max_rows, "xlsx")
+    finally:
+        book.close()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a number typed in Excel: 4141234567.0 is 4141234567
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _table(rows: Iterable[list[str]], max_rows: int, fmt: str) -> Table:
+    it: Iterator[list[str]] = iter(rows)
+    header: list[str] | None = None
+    for row in it:
+        if any(c.strip() for c in row):
+            header = row
+            break
+    if header is None:
+        raise UnreadableFile("El archivo no tiene filas.")
+    columns = _columns(header)
+    width = len(columns)
+    out: list[dict[str, str]] = []
+    for row in it:
+        if not any(c.strip() for c in row):
+            continue
+        if len(out) >= max_rows:
+            raise TooManyRows(max_rows)
+        cells = row + [""] * (width - len(row)) if len(row) < width else row
+        out.append(dict(zip(columns, (c.strip() for c in cells), strict=False)))
+    if not out:
+        raise UnreadableFile("El archivo solo tiene la fila de encabezados.")
+    return Table(columns, out, fmt)
+
+
+def _columns(header: list[str]) -> list[str]:
+    """Header names, trimmed; blanks named by position and repeats numbered."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(header, start=1):
+        name = " ".join(raw.split()) or f"columna {index}"
+        base, n = name, 2
+        while name.casefold() in seen:
+            name, n = f"{base} {n}", n + 1
+        seen.add(name.casefold())
+        names.append(name)
+    return names
