@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import IO, TypeVar
 
+import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,9 @@ from centauro.store.writer import Writer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Store reads run on worker threads, this many at once (SQLite's read pool holds 8).
+READ_THREADS = 8
+
 
 class Gateway:
     """Everything ``centauro serve`` runs in one process."""
@@ -40,6 +44,9 @@ class Gateway:
         self.settings = settings
         self._migrate = migrate
         self.db: Database | None = None
+        #: Reads in flight on worker threads at most: more would only wait for a pooled
+        #: connection, each on a thread of its own (and its memory).
+        self._readers: anyio.CapacityLimiter | None = None
         self.writer: Writer | None = None
         self.inbox: BufferedInbox | None = None
         self.dispatcher: Dispatcher | None = None
@@ -156,7 +163,9 @@ class Gateway:
             with db.read() as conn:
                 return fn(conn)
 
-        return await anyio.to_thread.run_sync(run)
+        if self._readers is None:
+            self._readers = anyio.CapacityLimiter(READ_THREADS)
+        return await anyio.to_thread.run_sync(run, limiter=self._readers)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a (group-committed) write transaction."""

@@ -63,6 +63,9 @@ def serve(
     from centauro.api.app import create_app
     from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.logs import FORMATS, configure_logging
+    from centauro.process import limit_malloc_arenas
+
+    limit_malloc_arenas()
 
     s = settings(ctx, log_format=log_format)
     if s.log_format not in FORMATS:
