@@ -139,6 +139,15 @@ def start_server(
     env["CENTAURO_RATE_LIMIT"] = "0"  # one account sends everything: no per-account cap
     env["CENTAURO_WORKERS"] = str(workers)
     env.update(extra_env or {})
+    # Migrate first, as a deployment does (`centauro db upgrade`, then `serve`): the server
+    # then starts on a current schema, like every start but the first after an upgrade.
+    subprocess.run(
+        [sys.executable, "-m", "centauro", "db", "upgrade"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        check=True,
+    )
     port = free_port()
     server = Server(_spawn(workdir, env, port), port, workdir, env)
     server.wait_ready()

@@ -89,11 +89,13 @@ def main() -> None:
             bulk_rates.append(args.recipients / result.elapsed)
 
         get_rates: list[float] = []
+        get_cpu: list[float] = []
         query = urllib.parse.urlencode(
             {"client_id": server.client_id, "client_secret": server.client_secret}
         )
         text = urllib.parse.quote("Su pedido 4521 va en camino. Gracias por comprar.")
         for run in range(args.runs):
+            cpu_before = server.cpu_seconds()
 
             def build(i: int, run: int = run) -> bytes:
                 number = f"0424{run}{i:06d}"
@@ -115,6 +117,7 @@ def main() -> None:
             if result.failed:
                 raise SystemExit(f"{result.failed} GET sends failed: {result.first_failure}")
             get_rates.append(result.rate)
+            get_cpu.append((server.cpu_seconds() - cpu_before) / args.gets * 1e6)
 
         print(
             median_report(
@@ -126,6 +129,7 @@ def main() -> None:
                 f"GET /http/ single sends, {args.concurrency} clients", "msg/s", get_rates
             )
         )
+        print(median_report("server CPU per GET /http/ send", "µs", get_cpu))
         print(f"peak RSS of centauro serve (largest process): {server.peak_rss_mb():.0f} MB")
         print(f"server CPU seconds: {server.cpu_seconds():.1f}")
     finally:

@@ -65,7 +65,9 @@ def main() -> None:
     try:
         single_rates: list[float] = []
         batch_rates: list[float] = []
+        single_cpu: list[float] = []
         for run in range(args.runs if args.only != "batch" else 0):
+            cpu_before = server.cpu_seconds()
 
             def build(i: int, run: int = run) -> bytes:
                 body = json.dumps(
@@ -87,6 +89,7 @@ def main() -> None:
             if result.failed:
                 raise SystemExit(f"{result.failed} sends failed: {result.first_failure}")
             single_rates.append(result.rate)
+            single_cpu.append((server.cpu_seconds() - cpu_before) / args.singles * 1e6)
 
         for run in range(args.runs if args.only != "single" else 0):
             key = f"batch-{run}" if args.key else None
@@ -108,6 +111,7 @@ def main() -> None:
         if single_rates:
             label = f"POST /v1/messages single sends, {args.concurrency} clients"
             print(median_report(label, "msg/s", single_rates))
+            print(median_report("server CPU per POST /v1/messages send", "µs", single_cpu))
         if batch_rates:
             label = f"POST /v1/messages/batch, {args.batch:,} items/request"
             print(median_report(label, "msg/s", batch_rates))

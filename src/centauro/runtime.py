@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
@@ -38,6 +39,10 @@ from centauro.store.writer import Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: Store reads run on worker threads, this many at once (SQLite's read pool holds 8).
+READ_THREADS = 8
+
 
 #: Seconds a new ``serve`` waits for the SQLite serve lock before refusing: the workers
 #: of a ``serve`` killed a moment ago hold it until they are gone too.
@@ -69,6 +74,9 @@ class Gateway:
         self._migrate = migrate
         self.siblings = siblings or Siblings()
         self.db: Database | None = None
+        #: Reads in flight on worker threads at most: more would only wait for a pooled
+        #: connection, each on a thread of its own (and its memory).
+        self._readers: anyio.CapacityLimiter | None = None
         self.writer: Writer | None = None
         self.inbox: BufferedInbox | None = None
         self.dispatcher: Dispatcher | None = None
@@ -230,7 +238,9 @@ class Gateway:
             with db.read() as conn:
                 return fn(conn)
 
-        return await anyio.to_thread.run_sync(run)
+        if self._readers is None:
+            self._readers = anyio.CapacityLimiter(READ_THREADS)
+        return await anyio.to_thread.run_sync(run, limiter=self._readers)
 
     async def write(self, fn: Callable[[Connection], T], *, order: int = -1) -> T:
         """Run ``fn`` in a (group-committed) write transaction (``order``: Writer.run)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from alembic import command
@@ -49,3 +51,24 @@ def test_0005_gives_every_existing_account_its_own_signing_key(database_url: str
         db.dispose()
     assert len(set(keys)) == 2
     assert all(k.startswith("whsec_") and len(k) > 40 for k in keys)
+
+
+def test_the_shipped_head_is_alembics_head() -> None:
+    assert migrate.shipped_head() == migrate.head()
+
+
+def test_a_current_store_is_upgraded_without_loading_alembic(db: Database) -> None:
+    """``serve`` on a migrated store answers "nothing to do" from one query."""
+    probe = (
+        "import sys\n"
+        "from centauro.store import migrate\n"
+        "from centauro.store.engine import open_database\n"
+        "db = open_database(sys.argv[1])\n"
+        "print(migrate.upgrade(db), migrate.ensure_current(db))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    url = db.write_engine.url.render_as_string(hide_password=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == [f"{migrate.head()} None", "[]"]

@@ -102,3 +102,43 @@ def test_dashboard_queries_use_indexes_not_scans(db: Database) -> None:
                 plan = " | ".join(str(row[0]) for row in cur.fetchall())
                 assert "Seq Scan on messages" not in plan, plan
                 assert "Seq Scan on ledger" not in plan, plan
+
+
+def test_the_chart_reads_past_days_every_few_minutes_and_today_every_view(db: Database) -> None:
+    account = _account(db)
+    chart = reports.DayCounts(ttl=timedelta(minutes=5))
+    _send(db, account, T0 - timedelta(days=3))
+    with db.read() as conn:
+        first = chart.last_days(conn, now=T0, zone=CARACAS)
+        assert first == reports.last_days(conn, now=T0, zone=CARACAS)
+    three_days_ago = first[-4][0]
+    assert first[-4][1].accepted == 1
+
+    _send(db, account, T0)  # today: seen at once
+    _send(db, account, T0 - timedelta(days=3))  # a past day: seen once the window is re-read
+    later = T0 + timedelta(minutes=1)
+    with db.read() as conn:
+        kept = chart.last_days(conn, now=later, zone=CARACAS)
+        assert dict(kept)[three_days_ago].accepted == 1
+        assert kept[-1][1].accepted == 1
+        assert len(kept) == 30
+        assert kept[0][0] == first[0][0]
+        today = reports.today(conn, now=later, zone=CARACAS).counts
+        assert chart.last_days(conn, now=later, zone=CARACAS, today=today) == kept
+
+        reread = chart.last_days(conn, now=T0 + timedelta(minutes=5), zone=CARACAS)
+        assert reread == reports.last_days(conn, now=T0 + timedelta(minutes=5), zone=CARACAS)
+        assert dict(reread)[three_days_ago].accepted == 2
+
+
+def test_the_chart_reads_the_whole_window_again_on_a_new_day(db: Database) -> None:
+    account = _account(db)
+    chart = reports.DayCounts(ttl=timedelta(hours=48))
+    with db.read() as conn:
+        chart.last_days(conn, now=T0, zone=CARACAS)
+    _send(db, account, T0)
+    tomorrow = T0 + timedelta(days=1)
+    with db.read() as conn:
+        days = chart.last_days(conn, now=tomorrow, zone=CARACAS)
+        assert days == reports.last_days(conn, now=tomorrow, zone=CARACAS)
+    assert days[-2][1].accepted == 1

@@ -86,6 +86,9 @@ def serve(
     from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.config import ROLES
     from centauro.logs import FORMATS, configure_logging
+    from centauro.process import limit_malloc_arenas
+
+    limit_malloc_arenas()
 
     s = settings(ctx, log_format=log_format, workers=workers, role=role)
     if s.log_format not in FORMATS:

@@ -92,6 +92,53 @@ def last_days(
     ]
 
 
+class DayCounts:
+    """:func:`last_days` for a page polled often over a big store: the past days' counts
+    are kept for ``ttl`` (the window's full range is read at most that often), today's are
+    read on every call (a range of one day of the index).
+
+    A message's state can still change days after it was created (a late receipt): a past
+    day shown is at most ``ttl`` old. It holds one window per zone, so it stays bounded.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=5)) -> None:
+        self.ttl = ttl
+        #: zone → (when read, first day, last day (today then), the past days' counts)
+        self._past: dict[str, tuple[datetime, date, date, dict[date, Counts]]] = {}
+
+    def last_days(
+        self,
+        conn: Connection,
+        *,
+        now: datetime,
+        zone: ZoneInfo,
+        days: int = 30,
+        today: Counts | None = None,
+    ) -> list[tuple[date, Counts]]:
+        """As :func:`last_days`; ``today``: today's counts when the caller has just read
+        them (:func:`centauro.service.reports.today`), so today is not read twice."""
+        last = now.astimezone(zone).date()
+        first = last - timedelta(days=days - 1)
+        kept = self._past.get(zone.key)
+        if kept is None or kept[1:3] != (first, last) or not (kept[0] <= now < kept[0] + self.ttl):
+            window = last_days(conn, now=now, zone=zone, days=days)
+            self._past[zone.key] = (now, first, last, dict(window[:-1]))
+            return window
+        if today is not None:
+            return [*sorted(kept[3].items()), (last, today)]
+        start = _day_start(last, zone)
+        offset = now.astimezone(zone).utcoffset() or timedelta(0)
+        by_status: dict[str, int] = {}
+        for _day, status, n in store.daily_counts(
+            conn,
+            start,
+            _day_start(last + timedelta(days=1), zone),
+            int(offset.total_seconds() // 60),
+        ):
+            by_status[status] = by_status.get(status, 0) + n
+        return [*sorted(kept[3].items()), (last, _counts(by_status))]
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     part: int

@@ -7,16 +7,21 @@ HMAC-SHA256, under a key derived from the server key), so a copy of the database
 does not let anyone sign callbacks. Without it they are stored in clear (the server logs
 a warning at start). Values without the prefix are read as clear text either way, so
 rows written before the key was set keep working until they are rotated.
+
+``cryptography`` (its Rust bindings and OpenSSL: ~8 MB resident) is imported only when a
+key is set, so a server without one does not carry it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from centauro.domain.errors import InvalidRequest, Unavailable
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 PREFIX = "enc:v1:"
 MIN_KEY_LENGTH = 32
@@ -32,6 +37,8 @@ class Sealer:
                 raise InvalidRequest(
                     f"CENTAURO_SECRET_KEY must have at least {MIN_KEY_LENGTH} characters"
                 )
+            from cryptography.fernet import Fernet  # noqa: PLC0415
+
             digest = hashlib.sha256(b"centauro sealing v1:" + server_key.encode()).digest()
             self._fernet = Fernet(base64.urlsafe_b64encode(digest))
 
@@ -50,6 +57,8 @@ class Sealer:
             return stored
         if self._fernet is None:
             raise Unavailable("a stored secret is encrypted but CENTAURO_SECRET_KEY is not set")
+        from cryptography.fernet import InvalidToken  # noqa: PLC0415
+
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode("ascii")).decode()
         except (InvalidToken, ValueError):

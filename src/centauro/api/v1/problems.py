@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -107,36 +108,63 @@ def from_error(error: errors.CentauroError) -> JSONResponse:
     return problem(status, code, title, _DETAILS.get(code, str(error)), headers=headers, **extra)
 
 
+async def _centauro(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.CentauroError)
+    return from_error(exc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    return problem(422, "validation_error", "Validation error", errors=issues)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    return problem(
+        exc.status_code, code, title, str(exc.detail) if exc.detail else None,
+        headers=dict(exc.headers or {}),
+    )  # fmt: skip
+
+
+async def _gone(_: Request, exc: Exception) -> JSONResponse:
+    # The caller left mid-body: one debug line, not a traceback; the answer is dropped.
+    log.debug("api_client_disconnected", extra={"action": "client_disconnected"})
+    return problem(400, "bad_request", "Bad request", "client disconnected")
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("api_unexpected_error", exc_info=exc, extra={"action": "api_error"})
+    return problem(500, "internal_error", "Internal error")
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+#: Exception class → its answer; the first match along the exception's MRO wins.
+HANDLERS: dict[type[Exception], Handler] = {
+    errors.CentauroError: _centauro,
+    RequestValidationError: _validation,
+    HTTPException: _http,
+    ClientDisconnect: _gone,
+    Exception: _unexpected,
+}
+
+
+async def answer(request: Request, exc: Exception) -> JSONResponse:
+    """The problem answer FastAPI's handlers give ``exc``: for routes served ahead of
+    FastAPI (``api/app.py: CompatFront``), which must answer exactly alike."""
+    for cls in type(exc).__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return await handler(request, exc)
+    return await _unexpected(request, exc)  # pragma: no cover - Exception is in HANDLERS
+
+
 def install(app: FastAPI) -> None:
     """Answer every error of the FastAPI app as problem+json, never a traceback."""
-
-    @app.exception_handler(errors.CentauroError)
-    async def _centauro(_: Request, exc: errors.CentauroError) -> JSONResponse:
-        return from_error(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        issues = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-            for e in exc.errors()
-        ]
-        return problem(422, "validation_error", "Validation error", errors=issues)
-
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-        return problem(
-            exc.status_code, code, title, str(exc.detail) if exc.detail else None,
-            headers=dict(exc.headers or {}),
-        )  # fmt: skip
-
-    @app.exception_handler(ClientDisconnect)
-    async def _gone(_: Request, exc: ClientDisconnect) -> JSONResponse:
-        # The caller left mid-body: one debug line, not a traceback; the answer is dropped.
-        log.debug("api_client_disconnected", extra={"action": "client_disconnected"})
-        return problem(400, "bad_request", "Bad request", "client disconnected")
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("api_unexpected_error", exc_info=exc, extra={"action": "api_error"})
-        return problem(500, "internal_error", "Internal error")
+    for cls, handler in HANDLERS.items():
+        app.add_exception_handler(cls, handler)

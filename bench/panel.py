@@ -1,0 +1,226 @@
+"""The web panel at scale: its pages over a store of ``--messages`` (default 1,000,000).
+
+1. Fills the store quickly with one ``INSERT … SELECT`` per chunk (a recursive CTE on
+   SQLite, ``generate_series`` on PostgreSQL): messages spread over the last 30 days (one
+   clock: now), in final states only (the dispatcher has nothing to deliver), over a few
+   accounts, numbers and connectors.
+2. Times the dashboard and the message search pages, signed in as an operator and as a
+   customer, with several filters → p50 / p95 of ``--requests`` requests each (client-timed
+   over a keep-alive connection).
+3. ``--polling``: compat single sends with and without a signed-in operator loading the
+   dashboard every second, interleaved, medians of ``--runs``.
+
+Usage: python bench/panel.py [--db URL] [--messages 1000000] [--requests 20] [--polling]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+from tests.support.panel import Panel, ready_user
+
+from bench.common import Server, median_report, start_server
+from bench.loadgen import run_load
+from centauro.store.engine import open_database
+
+STATUSES = ["delivered"] * 8 + ["failed", "undelivered", "expired", "cancelled"]
+CHUNK = 100_000
+
+_SQLITE_FILL = """
+WITH RECURSIVE n(i) AS (SELECT :first UNION ALL SELECT i + 1 FROM n WHERE i < :last)
+INSERT INTO messages (account_id, recipient, name, reference, text, encoding, segments,
+    cost, status, source, attempts, connector, parts, category, created_at, updated_at)
+SELECT :account + (i % :accounts), '+58414' || printf('%07d', i % 200000), '', '',
+    'Su pedido va en camino', 'gsm7', 1, 1,
+    CASE i % 12 {cases} END, 'compat', 1, 'c' || (i % 3), 1, 'transactional',
+    strftime('%Y-%m-%d %H:%M:%f', :now, '-' || ((i * 2592) % 2592000) || ' seconds'),
+    :now
+FROM n
+"""
+
+_PG_FILL = """
+INSERT INTO messages (account_id, recipient, name, reference, text, encoding, segments,
+    cost, status, source, attempts, connector, parts, category, created_at, updated_at)
+SELECT :account + (i % :accounts), '+58414' || lpad((i % 200000)::text, 7, '0'), '', '',
+    'Su pedido va en camino', 'gsm7', 1, 1,
+    CASE i % 12 {cases} END, 'compat', 1, 'c' || (i % 3), 1, 'transactional',
+    CAST(:now AS timestamptz) - make_interval(secs => (i * 2592) % 2592000),
+    CAST(:now AS timestamptz)
+FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i
+"""
+
+
+def fill(server: Server, total: int, accounts: list[int]) -> float:
+    """Insert ``total`` messages; seconds it took."""
+    db = open_database(server.env["CENTAURO_DATABASE_URL"])
+    sqlite = db.write_engine.dialect.name == "sqlite"
+    cases = " ".join(f"WHEN {i} THEN '{s}'" for i, s in enumerate(STATUSES))
+    statement = text((_SQLITE_FILL if sqlite else _PG_FILL).format(cases=cases))
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for first in range(0, total, CHUNK):
+        with db.write_engine.begin() as conn:
+            conn.execute(
+                statement,
+                {
+                    "first": first,
+                    "last": min(first + CHUNK, total) - 1,
+                    "account": accounts[0],
+                    "accounts": len(accounts),
+                    "now": now.replace(tzinfo=None).isoformat(sep=" ") if sqlite else now,
+                },
+            )
+    with db.write_engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    db.dispose()
+    return time.perf_counter() - started
+
+
+def times(panel: Panel, path: str, requests: int) -> list[float]:
+    found: list[float] = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        answer = panel.get(path)
+        found.append((time.perf_counter() - started) * 1000)
+        if answer.status_code != 200:
+            raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
+    return found
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def polling_comparison(server: Server, operator: Panel, runs: int, gets: int) -> None:
+    host = f"127.0.0.1:{server.port}"
+    query = urllib.parse.urlencode(
+        {"client_id": server.client_id, "client_secret": server.client_secret}
+    )
+
+    def one_run(run: int, poll: bool) -> float:
+        stop = threading.Event()
+
+        def poller() -> None:
+            while not stop.wait(1.0):
+                operator.get("/panel/")
+
+        thread = threading.Thread(target=poller, daemon=True)
+        if poll:
+            thread.start()
+
+        def build(i: int) -> bytes:
+            return (
+                f"GET /http/?{query}&client_opcion=send_sms&num=0424{run % 10}{i:06d}&msg=hola "
+                f"HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            ).encode()
+
+        try:
+            result = asyncio.run(
+                run_load(
+                    "127.0.0.1",
+                    server.port,
+                    build,
+                    total=gets,
+                    concurrency=32,
+                    accept=lambda status, body: status == 200 and b'"status":"200"' in body,
+                )
+            )
+        finally:
+            stop.set()
+            if poll:
+                thread.join(timeout=5)
+        if result.failed:
+            raise SystemExit(f"{result.failed} sends failed: {result.first_failure}")
+        return result.rate
+
+    without: list[float] = []
+    with_poll: list[float] = []
+    for run in range(runs):
+        without.append(one_run(2 * run, poll=False))
+        with_poll.append(one_run(2 * run + 1, poll=True))
+    print(median_report("GET /http/ single sends, no panel", "msg/s", without))
+    print(
+        median_report("GET /http/ single sends, dashboard polled every second", "msg/s", with_poll)
+    )
+    ratio = statistics.median(with_poll) / statistics.median(without)
+    print(f"with panel polling / without: {ratio:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--polling", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--gets", type=int, default=10_000)
+    args = parser.parse_args()
+
+    server = start_server(args.db)
+    try:
+        customer = server.cli("accounts", "create", "cliente", "--credits", "10", "--json")
+        customer_id = __import__("json").loads(customer)["client_id"]
+        db = open_database(server.env["CENTAURO_DATABASE_URL"])
+        with db.read_engine.connect() as conn:
+            ids = [
+                int(i) for i in conn.execute(text("SELECT id FROM accounts ORDER BY id")).scalars()
+            ]
+        seconds = fill(server, args.messages, ids)
+        print(f"filled {args.messages:,} messages in {seconds:.1f} s")
+        base = server.base_url
+        operator = Panel(base).signed_in(ready_user(base, db))
+        client = Panel(base).signed_in(ready_user(base, db, role="customer", client_id=customer_id))
+        db.dispose()
+        today = datetime.now(UTC).date()
+        ten_days_ago = (today - timedelta(days=10)).isoformat()
+        pages = [
+            ("operator: dashboard /panel/", operator, "/panel/"),
+            ("operator: messages, no filter", operator, "/panel/messages"),
+            ("operator: messages, by number", operator, "/panel/messages?numero=04140001234"),
+            ("operator: messages, status failed", operator, "/panel/messages?estado=failed"),
+            (
+                "operator: messages, one day 10 days ago",
+                operator,
+                f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
+            ),
+            (
+                "operator: messages, one account, expired",
+                operator,
+                f"/panel/messages?cuenta={customer_id}&estado=expired",
+            ),
+            ("customer: overview /panel/", client, "/panel/"),
+            ("customer: messages, no filter", client, "/panel/messages"),
+            (
+                "customer: messages, status undelivered",
+                client,
+                "/panel/messages?estado=undelivered",
+            ),
+            (
+                "customer: messages, one day 10 days ago",
+                client,
+                f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
+            ),
+        ]
+        for name, panel, path in pages:
+            found = times(panel, path, args.requests)
+            print(f"{name}: p50 {statistics.median(found):.0f} ms, p95 {p95(found):.0f} ms")
+        if args.polling:
+            polling_comparison(server, operator, args.runs, args.gets)
+        print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
