@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.php import php_field
 from tests.support.server import Account, ServerProcess, free_port, start_server
@@ -239,6 +240,16 @@ def test_an_api_node_never_binds_and_health_names_the_owner(
         [sim] = health()["connectors"]
         assert (sim["name"], sim["state"]) == ("sim", "up")
         assert sim["owner"] == {"host": socket.gethostname(), "pid": pid(delivery)}
+        # /metrics of the API node shows the bind the delivery node holds (its status row).
+        scraped = httpx.get(f"{api.base_url}/metrics", timeout=10).text
+        gauges = {
+            s.name: s.value
+            for family in text_string_to_metric_families(scraped)
+            for s in family.samples
+            if s.labels == {"connector": "sim"} and s.name.startswith("centauro_connector_")
+        }
+        assert gauges["centauro_connector_up"] == 1
+        assert gauges["centauro_connector_window_size"] == WINDOW
     finally:
         api.stop()
         if delivery is not None:
