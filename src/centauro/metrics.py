@@ -215,7 +215,7 @@ class _State(Collector):
         gauges = {
             "up": GaugeMetricFamily(
                 "centauro_connector_up",
-                "1 when the connector is bound (up), 0 otherwise; this process's connectors.",
+                "1 when the connector is bound (up), 0 otherwise; whichever process binds it.",
                 labels=["connector"],
             ),
             "in_flight": GaugeMetricFamily(

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.php import php_field
 from tests.support.server import Account, ServerProcess, free_port, start_server
@@ -156,7 +157,9 @@ def test_one_process_binds_and_the_other_takes_over_within_10_s_of_a_kill_9(
         first.kill()
         took = wait_until(lambda: smsc.stats()["binds_ok"] == 2, 15, "the takeover bind")
         assert took <= 10, took
-        assert owner_pid(second) == pid(second)
+        # The carrier counts the bind before the new owner hears its answer and writes
+        # its status row (within the supervisor's state poll, well before a reload).
+        wait_until(lambda: owner_pid(second) == pid(second), 5, "the new owner's status row")
         wait_until(lambda: all_final(second), 90, "every message final")
         duplicates = delivered_everything(smsc, numbers)
         assert duplicates <= WINDOW, duplicates
@@ -208,6 +211,16 @@ def test_an_api_node_never_binds_and_health_names_the_owner(
 ) -> None:
     api = serve(pg, tmp_path, CENTAURO_ROLE="api")
     delivery: ServerProcess | None = None
+    # A reload (and the lease round with it) only every 20 s: the delivery node's status
+    # row must come from its start and from its bind coming up, not from a reload.
+    slow_reload = {"CENTAURO_RELOAD_SECONDS": "20", "CENTAURO_BIND_LEASE_SECONDS": "60"}
+
+    def health() -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(
+            f"{api.base_url}/v1/health", headers={"Authorization": f"Bearer {TOKEN}"}
+        ).json()
+        return answer
+
     try:
         configure(api, smsc)
         account = api.create_account(credits=100)
@@ -215,16 +228,28 @@ def test_an_api_node_never_binds_and_health_names_the_owner(
         assert len(send(api, account, numbers)) == 20
         time.sleep(3)
         assert (smsc.stats()["binds_ok"], smsc.stats()["submit_received"]) == (0, 0)
-        delivery = serve(pg, tmp_path, CENTAURO_ROLE="delivery")
+        delivery = serve(pg, tmp_path, CENTAURO_ROLE="delivery", **slow_reload)
         wait_until(lambda: all_final(api), 30, "delivery by the delivery node")
         assert smsc.stats()["binds_ok"] == 1
         assert delivered_everything(smsc, numbers) == 0
-        health: dict[str, Any] = httpx.get(
-            f"{api.base_url}/v1/health", headers={"Authorization": f"Bearer {TOKEN}"}
-        ).json()
-        [sim] = health["connectors"]
+        wait_until(
+            lambda: [c["state"] for c in health()["connectors"]] == ["up"],
+            5,
+            "the delivery node's status row on the API node",
+        )
+        [sim] = health()["connectors"]
         assert (sim["name"], sim["state"]) == ("sim", "up")
         assert sim["owner"] == {"host": socket.gethostname(), "pid": pid(delivery)}
+        # /metrics of the API node shows the bind the delivery node holds (its status row).
+        scraped = httpx.get(f"{api.base_url}/metrics", timeout=10).text
+        gauges = {
+            s.name: s.value
+            for family in text_string_to_metric_families(scraped)
+            for s in family.samples
+            if s.labels == {"connector": "sim"} and s.name.startswith("centauro_connector_")
+        }
+        assert gauges["centauro_connector_up"] == 1
+        assert gauges["centauro_connector_window_size"] == WINDOW
     finally:
         api.stop()
         if delivery is not None:

@@ -7,6 +7,9 @@ anyone with ``Authorization: Bearer $CENTAURO_METRICS_TOKEN``, or everyone with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import Request, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,8 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from centauro import metrics
 from centauro.api.guard import Guard
 from centauro.api.v1 import problems
+from centauro.connectors import registry
 from centauro.runtime import Gateway
-from centauro.service import messages
+from centauro.service import carriers, messages
 
 #: Methods counted by name; any other is counted as ``other`` (a client picks the method).
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -54,7 +58,10 @@ async def scrape(request: Request) -> Response:
 
 
 async def state(gw: Gateway) -> metrics.StateSample:
-    """Queue depth from the store, connectors and SMPP-server binds from this process."""
+    """Queue depth from the store; this process's connectors as they are now, and the
+    ones other processes run (an HTTP worker of ``serve --workers N``, an ``--role api``
+    node) from the status rows their owners write to the store, as ``/v1/health`` shows
+    them; SMPP-server binds from this process."""
     queue = await gw.read(messages.queue_depth)
     connectors = []
     for c in gw.connectors:
@@ -68,6 +75,7 @@ async def state(gw: Gateway) -> metrics.StateSample:
                 queued=s.queued,
             )
         )
+    connectors += await peer_samples(gw)
     binds: list[metrics.BindSample] = []
     report = gw.reports.get("smpp_server")
     if report is not None:
@@ -84,6 +92,36 @@ async def state(gw: Gateway) -> metrics.StateSample:
                 )
             )
     return metrics.StateSample(queue=queue, connectors=connectors, binds=binds)
+
+
+async def peer_samples(gw: Gateway) -> list[metrics.ConnectorSample]:
+    """Samples of the connectors other processes own, from their stored status rows
+    (one per connector: its owner's). The window comes from the connector's settings."""
+    rows = await gw.peer_connectors()
+    if not rows:
+        return []
+    configured = {c.name: c for c in await gw.read(carriers.list_connectors)}
+    samples = []
+    for r in rows:
+        row = configured.get(r["name"])
+        samples.append(
+            metrics.ConnectorSample(
+                name=r["name"],
+                up=r["state"] == "up",
+                in_flight=int(r["in_flight"] or 0),
+                window=_window(row.kind, row.settings) if row is not None else 0,
+                queued=int(r["queued"] or 0),
+            )
+        )
+    return samples
+
+
+def _window(kind: str, settings: Mapping[str, Any]) -> int:
+    """The window a connector of these settings keeps (0: not known)."""
+    try:
+        return registry.build(kind, "window", settings).window
+    except (ValueError, TypeError):
+        return 0
 
 
 class HttpMetrics:

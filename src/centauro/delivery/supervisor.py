@@ -3,7 +3,10 @@
 The operator edits connectors and routes from the CLI (another process); every few
 seconds the supervisor reads them back, starts what is new or enabled, stops what was
 removed or disabled, restarts what changed, swaps in the new route table, and writes
-its connectors' health for ``centauro connectors status``.
+its connectors' health for ``centauro connectors status``. That health is also written
+once the connectors are first started, and within :data:`STATE_POLL` seconds of a
+connector changing state (a bind coming up after a start or a takeover, a bind lost):
+other processes (``/v1/health`` on an API node, the CLI) read only these rows.
 
 Until any connector is configured, messages go to a built-in sandbox (the route ""),
 so a fresh install delivers end to end with nothing to set up.
@@ -36,6 +39,8 @@ T = TypeVar("T")
 IMPLICIT_SANDBOX = "sandbox"
 SANDBOX_RESUME_LIMIT = 1_000_000
 CANDIDATE_CACHE = 100_000  #: distinct leading-digit keys remembered before starting over
+#: How often (seconds) the connectors' states are compared with the last written ones.
+STATE_POLL = 0.25
 
 Read = Callable[[Callable[[Connection], T]], Awaitable[T]]
 Factory = Callable[[ConnectorRow], Connector]
@@ -75,6 +80,8 @@ class Supervisor:
         self._leases: BindLeases = leases or Alone()
         #: Connectors are enabled but other processes own them all: we stand by.
         self.standby = False
+        #: (name, state) of each connector as last written to ``connector_status``.
+        self._saved_states: list[tuple[str, str]] | None = None
 
     # -- routing ------------------------------------------------------------------------
 
@@ -125,6 +132,7 @@ class Supervisor:
 
     async def start(self) -> None:
         await self.reload()
+        await self._save_status()
         self._task = asyncio.create_task(self._watch(), name="supervisor")
 
     async def stop(self) -> None:
@@ -141,12 +149,20 @@ class Supervisor:
         await self._leases.release()  # after the unbinds: the next owner binds at once
 
     async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_reload = loop.time() + self._interval
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(max(0.0, min(STATE_POLL, next_reload - loop.time())))
             try:
-                await self.reload()
-                await self._save_status()
+                if loop.time() >= next_reload:
+                    await self.reload()
+                    await self._save_status()
+                    next_reload = loop.time() + self._interval
+                elif self._states() != self._saved_states:
+                    await self._save_status()
             except Exception:
+                next_reload = loop.time() + self._interval
+                self._saved_states = self._states()  # retried at the next reload, not sooner
                 log.exception("supervisor_reload_failed", extra={"action": "supervisor_reload"})
                 await self._drop_unleased()
 
@@ -227,11 +243,16 @@ class Supervisor:
             "connector_stopped", extra={"action": "connector_stopped", "connector": connector.name}
         )
 
+    def _states(self) -> list[tuple[str, str]]:
+        return [(s.name, s.state) for s in self.statuses()]
+
     async def _save_status(self) -> None:
         rows = []
-        for status in self.statuses():
+        statuses = self.statuses()
+        for status in statuses:
             row = asdict(status)
             row.pop("extra", None)
             rows.append(row)
         now = self._clock()
         await self._write(lambda c: carriers.save_status(c, self._worker_id, rows, now))
+        self._saved_states = [(s.name, s.state) for s in statuses]
