@@ -37,10 +37,11 @@ from centauro.domain.errors import (
 )
 from centauro.domain.models import Account
 from centauro.domain.states import SPANISH_NAMES
-from centauro.service import campaign_files, events, submit
+from centauro.service import campaign_files, contacts, events, submit
 from centauro.service.campaign_files import Table
 from centauro.store import accounts as account_store
 from centauro.store import campaigns as store
+from centauro.store import contacts as contact_store
 from centauro.store import suppressions as suppression_store
 from centauro.store.campaigns import Campaign
 
@@ -116,6 +117,33 @@ def rows_table(rows: Sequence[Mapping[str, object]]) -> Table:
             columns.setdefault(str(k), None)
     out = [{str(k): "" if v is None else str(v).strip() for k, v in row.items()} for row in rows]
     return Table(list(columns), out, "rows")
+
+
+#: A contact list's columns for the number (E.164) and the name: the mapping a campaign
+#: from a list starts with (see :func:`list_table`).
+LIST_NUMBER = "numero"
+LIST_NAME = "nombre"
+#: ``source_format`` of a campaign whose audience is a contact list (kept as JSON rows).
+LIST_FORMAT = "list"
+
+
+def list_table(conn: Connection, account_id: int, list_id: int) -> tuple[Table, str]:
+    """A contact list as a campaign's audience, and the source name to keep with it.
+
+    The campaign keeps a snapshot of the list as it was at the preview (the rows as
+    JSON), so what is confirmed and charged is what was previewed; later changes to the
+    list do not move a draft. Columns: ``numero`` (E.164), ``nombre`` and the list's
+    fields. Opted-out contacts stay in: :func:`save_draft` shows them as ``opted_out``
+    rows, never charged. Another account's list, like a missing one, is a NotFound.
+    """
+    found = contact_store.get_list(conn, account_id, list_id)
+    if found is None:
+        raise NotFound("No existe esa lista de contactos.")
+    rows = contacts.audience(conn, account_id, list_id)
+    if not rows:
+        raise InvalidRequest(f"La lista de contactos «{found.name}» no tiene contactos.")
+    table = rows_table(rows)
+    return Table(table.columns, table.rows, LIST_FORMAT), f"Lista: {found.name}"
 
 
 def prepare(table: Table, spec: Spec, *, country: str, max_segments: int) -> Prepared:
@@ -344,7 +372,7 @@ def _forget(campaign_id: int) -> None:
 def source_table(conn: Connection, campaign: Campaign) -> Table:
     """The campaign's kept source, parsed again."""
     data = store.source_of(conn, campaign.id)
-    if campaign.source_format == "rows":
+    if campaign.source_format in ("rows", LIST_FORMAT):
         kept = json.loads(data)
         return Table(kept["columns"], kept["rows"], "rows")
     return campaign_files.read(data, campaign.source_name)
