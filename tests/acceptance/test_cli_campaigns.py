@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from centauro.service import accounts as account_service
+from tests.support.contact_lists import make_list
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account, run_cli
 
@@ -119,19 +120,9 @@ def test_bad_input_is_a_spanish_error_and_nothing_is_stored(gw: Gateway, tmp_pat
 
 
 def _contact_list(gw: Gateway, a: Account, name: str) -> str:
-    """Three contacts made over the contacts API, the last one opted out."""
-    auth = (a.client_id, a.client_secret)
-    list_id: str = gw.http.post("/v1/contact-lists", auth=auth, json={"name": name}).json()["id"]
+    """Three contacts, the last one opted out."""
     file = "numero,nombre,plan\n04145550011,Ana,oro\n04245550012,Luis,plata\n04165550013,Rosa,oro\n"
-    imported = gw.http.post(
-        f"/v1/contact-lists/{list_id}/import",
-        auth=auth,
-        content=file.encode(),
-        headers={"content-type": "text/csv"},
-    )
-    assert imported.json()["added"] == 3, imported.text
-    assert gw.http.post("/v1/suppressions", auth=auth, json={"number": "04165550013"}).is_success
-    return list_id
+    return make_list(gw, a, name, file, opted_out=["04165550013"])
 
 
 def test_a_campaign_from_a_contact_list_is_delivered_without_the_opted_out(

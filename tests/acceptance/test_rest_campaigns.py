@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from centauro.service import accounts as account_service
+from tests.support.contact_lists import make_list
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
 
@@ -157,29 +158,13 @@ def test_bad_files_and_templates_are_spanish_problems_and_nothing_is_charged(
     assert balance(gw, a) == 100
 
 
-LIST_FILE = (
-    "numero;nombre;Ciudad\n"
-    "0414-555.00.01;Ana;Caracas\n"
-    "0424 555 0002;Luis;Maracaibo\n"
-    "0416 555 0003;Rosa;Valencia\n"
-).encode("cp1252")
+LIST_FILE = "numero;nombre;Ciudad\n0414-555.00.01;Ana;Caracas\n0424 555 0002;Luis;Maracaibo\n"
+LIST_FILE += "0416 555 0003;Rosa;Valencia\n"
 
 
 def contact_list(gw: Gateway, a: Account, name: str = "Clientes") -> str:
-    """A list of three contacts made over the contacts API; the third one opted out."""
-    made = gw.http.post("/v1/contact-lists", auth=_auth(a), json={"name": name})
-    assert made.status_code == 201, made.text
-    list_id: str = made.json()["id"]
-    imported = gw.http.post(
-        f"/v1/contact-lists/{list_id}/import",
-        auth=_auth(a),
-        content=LIST_FILE,
-        headers={"content-type": "text/csv"},
-    )
-    assert imported.json()["added"] == 3, imported.text
-    opted = gw.http.post("/v1/suppressions", auth=_auth(a), json={"number": "04165550003"})
-    assert opted.status_code == 201, opted.text
-    return list_id
+    """A list of three contacts, the third one opted out."""
+    return make_list(gw, a, name, LIST_FILE, opted_out=["04165550003"])
 
 
 def test_a_campaign_from_a_contact_list_skips_opted_out_and_is_delivered(gw: Gateway) -> None:

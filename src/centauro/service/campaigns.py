@@ -411,18 +411,25 @@ def save_upload(
     account: Account,
     name: str,
     table: Table,
-    data: bytes,
+    data: bytes | None,
     filename: str,
     now: datetime,
 ) -> Campaign:
-    """The panel's first step: keep the file as a draft with no template yet, and a
-    guess of which columns hold the number and the name."""
+    """The panel's first step: keep the file (``data``; None: the table's rows, as for a
+    contact list from :func:`list_table`) as a draft with no template yet, and which
+    columns hold the number and the name (a list's ``numero`` and ``nombre``; a file's
+    guessed from its headers)."""
     if not name.strip() or len(name.strip()) > 200:
         raise InvalidRequest("Escriba un nombre para la campaña (hasta 200 caracteres).")
-    number = _guess(table.columns, _NUMBER_HINTS) or table.columns[0]
+    if table.format == LIST_FORMAT:
+        number: str = LIST_NUMBER
+        person: str | None = LIST_NAME
+    else:
+        number = _guess(table.columns, _NUMBER_HINTS) or table.columns[0]
+        person = _guess(table.columns, _NAME_HINTS)
     campaign_id = store.insert_campaign(
         conn,
-        source=data,
+        source=_source_bytes(table, data),
         account_id=account.id,
         name=name.strip(),
         template="",
@@ -433,7 +440,7 @@ def save_upload(
             {
                 "columns": table.columns,
                 "number": number,
-                "name": _guess(table.columns, _NAME_HINTS),
+                "name": person,
             },
             ensure_ascii=False,
         ),
