@@ -68,7 +68,7 @@ def read(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS) -> Table:
         )
     try:
         source = csvfile.lines(data, max_bytes=None)
-        return _table((cells for _, cells in source), max_rows, "csv")
+        return _table(source.cells(), max_rows, "csv")
     except csvfile.CsvError as exc:
         raise UnreadableFile(str(exc)) from None
 
