@@ -161,6 +161,12 @@ def test_another_accounts_list_or_no_audience_is_a_spanish_error(
     )  # fmt: skip
     assert foreign.returncode == 1
     assert "No existe esa lista de contactos" in foreign.stderr
+    huge = run_cli(
+        gw.server.database_url, "campaigns", "create", "--lista", str(2**64),
+        "--account", owner.client_id, *common, check=False,
+    )  # fmt: skip
+    assert (huge.returncode, "Traceback" in huge.stderr) == (1, False), huge.stderr
+    assert "No existe esa lista de contactos" in huge.stderr
     neither = run_cli(
         gw.server.database_url, "campaigns", "create", "--account", owner.client_id, *common,
         check=False,

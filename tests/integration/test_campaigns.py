@@ -249,8 +249,9 @@ def test_a_list_audience_is_kept_as_previewed_and_charges_only_the_sendable(
 def test_another_accounts_list_is_not_found_and_an_empty_list_is_refused(db: Database) -> None:
     owner, stranger = _account(db), _account(db)
     list_id, _ = _list_draft(db, owner)
-    with db.read() as conn, pytest.raises(NotFound, match="No existe esa lista"):
-        campaigns.list_table(conn, stranger.id, list_id)
+    for wrong in ((stranger.id, list_id), (owner.id, 2**64), (owner.id, -1)):
+        with db.read() as conn, pytest.raises(NotFound, match="No existe esa lista"):
+            campaigns.list_table(conn, *wrong)
     with db.begin() as conn:
         empty = contacts.create_list(conn, owner, "Vacía", now=now()).id
     with db.read() as conn, pytest.raises(InvalidRequest, match="no tiene contactos"):

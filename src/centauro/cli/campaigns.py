@@ -118,7 +118,7 @@ def create(
         str, typer.Option("--template", help="Texto con campos, p. ej. 'Hola {nombre}'.")
     ],
     file: Annotated[
-        Path | None, typer.Argument(metavar="[ARCHIVO]", help="CSV o XLSX (o use --lista).")
+        Path | None, typer.Argument(metavar="ARCHIVO", help="CSV o XLSX (o use --lista).")
     ] = None,
     list_id: Annotated[
         int | None,

@@ -35,6 +35,7 @@ from centauro.domain.errors import (
     InvalidText,
     NotFound,
 )
+from centauro.domain.ids import MAX_ID
 from centauro.domain.models import Account
 from centauro.domain.states import SPANISH_NAMES
 from centauro.service import campaign_files, contacts, events, submit
@@ -136,7 +137,7 @@ def list_table(conn: Connection, account_id: int, list_id: int) -> tuple[Table, 
     fields. Opted-out contacts stay in: :func:`save_draft` shows them as ``opted_out``
     rows, never charged. Another account's list, like a missing one, is a NotFound.
     """
-    found = contact_store.get_list(conn, account_id, list_id)
+    found = contact_store.get_list(conn, account_id, list_id) if 0 < list_id <= MAX_ID else None
     if found is None:
         raise NotFound("No existe esa lista de contactos.")
     rows = contacts.audience(conn, account_id, list_id)
