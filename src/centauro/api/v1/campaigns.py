@@ -232,7 +232,7 @@ async def _draft(
     "/campaigns",
     status_code=201,
     response_model=CampaignOut,
-    responses=problems(413),
+    responses=problems(404, 413),
     openapi_extra=json_body(CampaignIn),
     summary="Create a draft campaign from JSON rows or a contact list: preview and cost, "
     "nothing charged",
