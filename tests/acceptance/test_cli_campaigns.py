@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from centauro.service import accounts as account_service
+from tests.support.contact_lists import make_list
 from tests.support.php import Gateway, running_gateway
-from tests.support.server import run_cli
+from tests.support.server import Account, run_cli
 
 FAST = {"CENTAURO_SANDBOX_DLR_DELAY": "0.1", "CENTAURO_RELOAD_SECONDS": "0.2"}
 
@@ -116,3 +117,68 @@ def test_bad_input_is_a_spanish_error_and_nothing_is_stored(gw: Gateway, tmp_pat
     assert refused.returncode == 1
     assert "no es un CSV ni un XLSX" in refused.stderr
     assert gw.server.cli_json("campaigns", "list", "--account", a.client_id) == []
+
+
+def _contact_list(gw: Gateway, a: Account, name: str) -> str:
+    """Three contacts, the last one opted out."""
+    file = "numero,nombre,plan\n04145550011,Ana,oro\n04245550012,Luis,plata\n04165550013,Rosa,oro\n"
+    return make_list(gw, a, name, file, opted_out=["04165550013"])
+
+
+def test_a_campaign_from_a_contact_list_is_delivered_without_the_opted_out(
+    gw: Gateway,
+) -> None:
+    a = gw.account(100)
+    list_id = _contact_list(gw, a, "Clientes CLI")
+    draft = gw.server.cli_json(
+        "campaigns", "create", "--lista", list_id, "--account", a.client_id,
+        "--name", "Desde lista", "--template", "Hola {nombre}, plan {plan}",
+    )  # fmt: skip
+    assert (draft["state"], draft["rows"], draft["accepted"], draft["cost"]) == (
+        "draft", 3, 2, 2,
+    )  # fmt: skip
+    assert draft["preview"]["problem_counts"] == {"opted_out": 1}
+    assert draft["preview"]["sample"][0]["text"] == "Hola Ana, plan oro"
+    confirmed = gw.server.cli_json("campaigns", "confirm", str(draft["id"]))
+    assert confirmed["charged"] == 2
+    assert _balance(gw, a.client_id) == 98
+    deadline = time.monotonic() + 30
+    while (shown := gw.server.cli_json("campaigns", "show", str(draft["id"])))["delivered"] < 2:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.3)
+    assert (shown["state"], shown["delivered"], shown["failed"]) == ("done", 2, 0)
+
+
+def test_another_accounts_list_or_no_audience_is_a_spanish_error(
+    gw: Gateway, tmp_path: Path
+) -> None:
+    owner, other = gw.account(100), gw.account(100)
+    list_id = _contact_list(gw, owner, "Privada CLI")
+    common = ("--name", "X", "--template", "Hola {nombre}")
+    foreign = run_cli(
+        gw.server.database_url, "campaigns", "create", "--lista", list_id,
+        "--account", other.client_id, *common, check=False,
+    )  # fmt: skip
+    assert foreign.returncode == 1
+    assert "No existe esa lista de contactos" in foreign.stderr
+    huge = run_cli(
+        gw.server.database_url, "campaigns", "create", "--lista", str(2**64),
+        "--account", owner.client_id, *common, check=False,
+    )  # fmt: skip
+    assert (huge.returncode, "Traceback" in huge.stderr) == (1, False), huge.stderr
+    assert "No existe esa lista de contactos" in huge.stderr
+    neither = run_cli(
+        gw.server.database_url, "campaigns", "create", "--account", owner.client_id, *common,
+        check=False,
+    )  # fmt: skip
+    assert neither.returncode == 2
+    assert "ARCHIVO o --lista" in neither.stderr
+    path = _csv(tmp_path, 2_300_000, 2)
+    both = run_cli(
+        gw.server.database_url, "campaigns", "create", str(path), "--lista", list_id,
+        "--account", owner.client_id, *common, check=False,
+    )  # fmt: skip
+    assert both.returncode == 2
+    for a in (owner, other):
+        assert gw.server.cli_json("campaigns", "list", "--account", a.client_id) == []
+        assert _balance(gw, a.client_id) == 100

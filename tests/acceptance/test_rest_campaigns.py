@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from centauro.service import accounts as account_service
+from tests.support.contact_lists import make_list
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
 
@@ -68,6 +69,17 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     return body
 
 
+def until_delivered(gw: Gateway, a: Account, cid: str, count: int) -> dict[str, Any]:
+    """The campaign once ``count`` of its messages are delivered (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        shown: dict[str, Any] = gw.http.get(f"/v1/campaigns/{cid}", auth=_auth(a)).json()
+        if shown["progress"]["delivered"] == count:
+            return shown
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+
+
 def test_an_uploaded_campaign_is_previewed_charged_once_and_delivered(gw: Gateway) -> None:
     a = gw.account(100)
     response = upload(gw, a, CSV)
@@ -86,13 +98,7 @@ def test_an_uploaded_campaign_is_previewed_charged_once_and_delivered(gw: Gatewa
     again = gw.http.post(f"/v1/campaigns/{cid}/confirm", auth=_auth(a))
     assert "ya fue confirmada" in problem(again, 409, "conflict")["detail"]
     assert balance(gw, a) == 97
-    deadline = time.monotonic() + 30
-    while True:
-        shown = gw.http.get(f"/v1/campaigns/{cid}", auth=_auth(a)).json()
-        if shown["progress"]["delivered"] == 3:
-            break
-        assert time.monotonic() < deadline, shown
-        time.sleep(0.2)
+    shown = until_delivered(gw, a, cid, 3)
     assert (shown["state"], shown["progress"]["percent"]) == ("done", 100)
     report = gw.http.get(f"/v1/campaigns/{cid}/report", auth=_auth(a)).json()
     assert report["campaign"]["progress"]["counts"] == {"delivered": 3}
@@ -150,3 +156,74 @@ def test_bad_files_and_templates_are_spanish_problems_and_nothing_is_charged(
     problem(gw.http.get("/v1/campaigns/abc", auth=_auth(a)), 404, "not_found")
     assert gw.http.get("/v1/campaigns", auth=_auth(a)).json()["data"] == []
     assert balance(gw, a) == 100
+
+
+LIST_FILE = "numero;nombre;Ciudad\n0414-555.00.01;Ana;Caracas\n0424 555 0002;Luis;Maracaibo\n"
+LIST_FILE += "0416 555 0003;Rosa;Valencia\n"
+
+
+def contact_list(gw: Gateway, a: Account, name: str = "Clientes") -> str:
+    """A list of three contacts, the third one opted out."""
+    return make_list(gw, a, name, LIST_FILE, opted_out=["04165550003"])
+
+
+def test_a_campaign_from_a_contact_list_skips_opted_out_and_is_delivered(gw: Gateway) -> None:
+    a = gw.account(100)
+    list_id = contact_list(gw, a)
+    body = {"name": "Desde lista", "template": "Hola {nombre} de {ciudad}",
+            "contact_list_id": list_id}  # fmt: skip
+    created = gw.http.post("/v1/campaigns", auth=_auth(a), json=body)
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    assert (draft["source_format"], draft["source_name"]) == ("list", "Lista: Clientes")
+    assert (draft["number_column"], draft["name_column"]) == ("numero", "nombre")
+    assert draft["columns"] == ["numero", "nombre", "Ciudad"]
+    assert (draft["total_rows"], draft["accepted"], draft["rejected"], draft["cost"]) == (
+        3, 2, 1, 2,
+    )  # fmt: skip
+    assert draft["preview"]["problem_counts"] == {"opted_out": 1}
+    assert [(p["row"], p["number"]) for p in draft["preview"]["problems"]] == [(4, "+584165550003")]
+    assert draft["preview"]["sample"][0]["text"] == "Hola Ana de Caracas"
+    cid = draft["id"]
+    confirmed = gw.http.post(f"/v1/campaigns/{cid}/confirm", auth=_auth(a))
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["charged"] == 2
+    assert balance(gw, a) == 98  # the opted-out contact is not charged
+    shown = until_delivered(gw, a, cid, 2)
+    assert (shown["state"], shown["progress"]["counts"]) == ("done", {"delivered": 2})
+    got = gw.http.get(f"/v1/campaigns/{cid}/report.csv", auth=_auth(a))
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert sorted((r[1], r[2]) for r in rows[1:]) == [
+        ("+584145550001", "Ana"), ("+584245550002", "Luis"),
+    ]  # fmt: skip
+
+
+def test_another_accounts_list_is_404_and_bad_list_bodies_are_problems(gw: Gateway) -> None:
+    owner, other = gw.account(100), gw.account(100)
+    list_id = contact_list(gw, owner, "Privada")
+    body = {"name": "Ajena", "template": "Hola {nombre}", "contact_list_id": list_id}
+    found = problem(gw.http.post("/v1/campaigns", auth=_auth(other), json=body), 404, "not_found")
+    assert found["detail"] == "No existe esa lista de contactos."
+    for missing in ("999999999", "abc"):
+        gone = {**body, "contact_list_id": missing}
+        problem(gw.http.post("/v1/campaigns", auth=_auth(owner), json=gone), 404, "not_found")
+    both = {**body, "rows": [{"numero": "04145550001"}]}
+    problem(gw.http.post("/v1/campaigns", auth=_auth(owner), json=both), 422, "validation_error")
+    neither = {"name": "Nada", "template": "Hola"}
+    problem(gw.http.post("/v1/campaigns", auth=_auth(owner), json=neither), 422, "validation_error")
+    rows_only = {"name": "Filas", "template": "Hola", "rows": [{"numero": "04145550001"}]}
+    problem(
+        gw.http.post("/v1/campaigns", auth=_auth(owner), json=rows_only), 422, "validation_error"
+    )
+    empty = gw.http.post("/v1/contact-lists", auth=_auth(owner), json={"name": "Vacía"}).json()
+    no_rows = {**body, "contact_list_id": empty["id"]}
+    detail = problem(
+        gw.http.post("/v1/campaigns", auth=_auth(owner), json=no_rows), 422, "invalid_request"
+    )["detail"]
+    assert "no tiene contactos" in detail
+    bad_field = {**body, "template": "Hola {apellido}"}
+    problem(
+        gw.http.post("/v1/campaigns", auth=_auth(owner), json=bad_field), 422, "invalid_template"
+    )
+    assert gw.http.get("/v1/campaigns", auth=_auth(other)).json()["data"] == []
+    assert (balance(gw, owner), balance(gw, other)) == (100, 100)

@@ -15,6 +15,7 @@ import pytest
 from centauro.service import accounts as account_service
 from centauro.service import panel_auth
 from tests.browser.conftest import shot
+from tests.support.contact_lists import make_list
 from tests.support.panel import PASSWORD, ready_user
 from tests.support.php import Gateway, running_gateway
 
@@ -169,3 +170,48 @@ def test_an_operator_sees_every_campaign_read_only(page: Any, gw: Gateway) -> No
     assert page.locator("#state").inner_text() == "en borrador"
     assert page.locator("#confirm").count() == 0
     assert "Hola Ana" in page.locator("#sample").inner_text()
+
+
+def test_a_campaign_from_a_contact_list_chosen_in_the_wizard(page: Any, gw: Gateway) -> None:
+    """Choose a list in step 1; numero / nombre come chosen, the list's fields fill the
+    template; the opted-out contact shows as left out, uncharged; delivered to the rest.
+    Another account's list id slipped into the form is a Spanish 404 on the page."""
+    stranger = gw.account(10)
+    foreign = make_list(gw, stranger, "Ajena", "numero\n04145550100\n")
+    account = gw.account(50)
+    file = "numero,nombre,tienda\n04145550101,Ana,Chacao\n04245550102,Luis,Sabana Grande\n"
+    file += "04165550103,Rosa,Altamira\n"
+    list_id = make_list(gw, account, "VIP", file, opted_out=["04165550103"])
+    email = ready_user(gw.url, gw.db, role=panel_auth.CUSTOMER, client_id=account.client_id)
+    page.goto(f"{gw.url}/panel/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{gw.url}/panel/campaigns/new")
+    assert page.locator("#list_id option").all_inner_texts() == ["VIP (3 contactos)"]
+    page.fill("#list_name", "Ajena")  # another account's list: as if it did not exist
+    page.eval_on_selector("#list_id option", f"o => {{ o.value = '{foreign}'; }}")
+    page.click("button:has-text('Usar la lista y continuar')")
+    assert "No existe esa lista de contactos." in page.locator("[role=alert]").inner_text()
+    page.fill("#list_name", "Clientes VIP")
+    page.select_option("#list_id", list_id)
+    shot(page, "panel-campaign-from-list")
+    page.click("button:has-text('Usar la lista y continuar')")
+    assert page.url.endswith("/setup")
+    assert page.locator("#number_column").input_value() == "numero"
+    assert page.locator("#name_column").input_value() == "nombre"
+    assert "{tienda}" in page.locator("form.card .counter").inner_text()
+    page.fill("#template", "Hola {nombre}, le esperamos en {tienda}.")
+    page.click("button:has-text('Ver vista previa')")
+    assert page.locator("#accepted").inner_text() == "2 mensajes · 2 créditos"
+    assert page.locator("#rejected").inner_text() == "1"
+    assert "pidió no recibir mensajes" in page.locator("#problems").inner_text()
+    assert "Hola Ana, le esperamos en Chacao." in page.locator("#sample").inner_text()
+    page.click("#confirm")
+    assert balance(gw, account.client_id) == 48
+    deadline = time.monotonic() + 60
+    while page.locator("#state").get_attribute("data-state") != "done":
+        assert time.monotonic() < deadline, page.locator("#progress").inner_text()
+        time.sleep(0.5)
+    assert page.locator("#delivered").inner_text() == "2"
+    assert balance(gw, stranger.client_id) == 10

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from centauro.domain.errors import Conflict, InsufficientCredits
+from centauro.domain.errors import Conflict, InsufficientCredits, InvalidRequest, NotFound
 from centauro.domain.models import Account
-from centauro.service import accounts, campaigns, suppressions
+from centauro.service import accounts, campaigns, contacts, suppressions
 from centauro.store import accounts as account_store
 from centauro.store import outbox
 from centauro.store.engine import Database
@@ -194,3 +194,65 @@ def test_another_account_never_sees_the_campaign(db: Database) -> None:
         with pytest.raises(campaigns.NotFound):
             campaigns.get(conn, draft.id, account_id=other.id)
         assert campaigns.find(conn, account_id=other.id) == []
+
+
+def _list_draft(db: Database, account: Account) -> tuple[int, campaigns.Campaign]:
+    """A list of four contacts (one opted out, see :func:`_account`) and a draft from it."""
+    with db.begin() as conn:
+        list_id = contacts.create_list(conn, account, "Clientes", now=now()).id
+        for number, name, city in (
+            ("04141234567", "Ana", "Caracas"),
+            ("04241234567", "Luis", "Maturín"),
+            ("04161234567", "Baja", "Valencia"),
+            ("3001234567", "Camila", "Bogotá"),
+        ):
+            contacts.add_contact(
+                conn, account, list_id, number=number, name=name, fields={"ciudad": city},
+                now=now(),
+            )  # fmt: skip
+    with db.read() as conn:
+        table, source_name = campaigns.list_table(conn, account.id, list_id)
+    spec = campaigns.Spec("Lista", TEMPLATE, campaigns.LIST_NUMBER, campaigns.LIST_NAME)
+    prepared = campaigns.prepare(table, spec, country="VE", max_segments=10)
+    with db.begin() as conn:
+        draft = campaigns.save_draft(
+            conn, account=account, prepared=prepared, data=None, filename=source_name, now=now()
+        )
+    return list_id, draft
+
+
+def test_a_list_audience_is_kept_as_previewed_and_charges_only_the_sendable(
+    db: Database,
+) -> None:
+    account = _account(db)
+    list_id, draft = _list_draft(db, account)
+    assert (draft.source_format, draft.source_name) == ("list", "Lista: Clientes")
+    assert (draft.total_rows, draft.accepted, draft.rejected, draft.cost) == (4, 3, 1, 3)
+    preview = campaigns.preview_of(draft)
+    assert preview["problems"] == [
+        {"row": 4, "number": "+584161234567", "reason": "opted_out", "detail": ""}
+    ]
+    with db.begin() as conn:  # the list changes after the preview: the draft does not
+        contacts.add_contact(conn, account, list_id, number="04261234567", now=now())
+    campaigns._RECENT.clear()  # as another process would: confirm reads the kept rows
+    confirmed = _confirm(db, account, draft.id)
+    assert (confirmed.state, confirmed.charged, confirmed.accepted) == ("sending", 3, 3)
+    with db.read() as conn:
+        assert accounts.get(conn, account.client_id).balance == 97
+        kept = campaigns.source_table(conn, confirmed)
+    assert kept.columns == ["numero", "nombre", "ciudad"]
+    assert [r["numero"] for r in kept.rows] == [
+        "+584141234567", "+584241234567", "+584161234567", "+573001234567",
+    ]  # fmt: skip
+
+
+def test_another_accounts_list_is_not_found_and_an_empty_list_is_refused(db: Database) -> None:
+    owner, stranger = _account(db), _account(db)
+    list_id, _ = _list_draft(db, owner)
+    for wrong in ((stranger.id, list_id), (owner.id, 2**64), (owner.id, -1)):
+        with db.read() as conn, pytest.raises(NotFound, match="No existe esa lista"):
+            campaigns.list_table(conn, *wrong)
+    with db.begin() as conn:
+        empty = contacts.create_list(conn, owner, "Vacía", now=now()).id
+    with db.read() as conn, pytest.raises(InvalidRequest, match="no tiene contactos"):
+        campaigns.list_table(conn, owner.id, empty)

@@ -7,6 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
+from centauro.domain import csvfile
 from centauro.service import campaign_files
 from centauro.service.campaign_files import TooManyRows, UnreadableFile
 
@@ -85,4 +86,36 @@ def test_reads_the_first_sheet_of_an_xlsx() -> None:
     assert table.rows == [
         {"Teléfono": "4141234567", "Nombre": "Ana", "Saldo": "12.5"},
         {"Teléfono": "+57 300 123 4567", "Nombre": "Luis", "Saldo": "3"},
+    ]
+
+
+def test_a_cell_the_csv_module_cannot_take_is_an_unreadable_file_with_its_line() -> None:
+    data = b"numero,nota\n04141234567,corta\n04241234567," + b"x" * 200_000 + b"\n"
+    with pytest.raises(UnreadableFile, match="Línea 3: el CSV no es válido"):
+        campaign_files.read(data, "a.csv")
+
+
+def test_excel_unicode_text_utf16_with_tabs_is_read() -> None:
+    data = "teléfono\tnombre\r\n04141234567\tMaría\r\n".encode("utf-16")  # BOM, then NULs
+    table = campaign_files.read(data, "a.txt")
+    assert table.columns == ["teléfono", "nombre"]
+    assert table.rows == [{"teléfono": "04141234567", "nombre": "María"}]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '\ufeffnumero;nombre;ciudad\r\n04141234567;"Pérez; Ana";Mérida\r\n\r\n3001234567;Luis;\r\n',
+        "numero|nombre|ciudad\n04141234567|Peña|Caracas\n",
+        "\n\nnumero\tnombre\tciudad\n04141234567\tJosé\tValencia\n",
+        "numero,nombre,ciudad\n04141234567,Muñoz €,Bogotá\n",
+    ],
+)
+def test_a_campaign_upload_reads_a_csv_as_a_contact_import_does(data: str) -> None:
+    raw = data.encode("cp1252") if "€" in data else data.encode()
+    contact = csvfile.read(raw)
+    campaign = campaign_files.read(raw, "a.csv")
+    assert campaign.columns == contact.header
+    assert campaign.rows == [
+        dict(zip(contact.header, cells, strict=True)) for _, cells in contact.rows
     ]

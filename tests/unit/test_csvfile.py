@@ -81,3 +81,23 @@ def test_unguard_leaves_foreign_apostrophes_alone() -> None:
     assert csvfile.unguard("'hola") == "'hola"
     assert csvfile.unguard("'=A1") == "=A1"
     assert csvfile.guard("+58") == "'+58"
+
+
+def test_pipes_and_blank_lines_before_the_header() -> None:
+    table = csvfile.read(b"\r\n\r\nnumero|nombre\r\n04141234567|Ana, la de Maracay\r\n")
+    assert table.separator == "|"
+    assert table.header == ["numero", "nombre"]
+    assert table.rows == [(4, ["04141234567", "Ana, la de Maracay"])]
+
+
+def test_a_csv_module_error_is_a_spanish_refusal_with_the_line() -> None:
+    with pytest.raises(CsvError, match="Línea 2: el CSV no es válido") as caught:
+        csvfile.read(b"numero,nota\n1," + b"x" * 200_000 + b"\n", max_cell=10**6)
+    assert "field" not in str(caught.value)
+
+
+def test_lines_has_no_byte_limit_when_told_so() -> None:
+    big = b"numero\n" + b"04141234567\n" * (csvfile.MAX_BYTES // 12 + 1)
+    with pytest.raises(CsvError, match="pasa de 10 MB"):
+        csvfile.lines(big)
+    assert sum(1 for _ in csvfile.lines(big, max_bytes=None)) == csvfile.MAX_BYTES // 12 + 2

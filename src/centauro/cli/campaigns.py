@@ -112,15 +112,29 @@ def _confirm(ctx: typer.Context, campaign_id: int, at: str | None, as_json: bool
 @app.command("create")
 def create(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="ARCHIVO", help="CSV o XLSX.")],
     account: Annotated[str, typer.Option("--account", help="client_id de la cuenta.")],
     name: Annotated[str, typer.Option("--name", help="Nombre de la campaña.")],
     template: Annotated[
         str, typer.Option("--template", help="Texto con campos, p. ej. 'Hola {nombre}'.")
     ],
-    number_column: Annotated[str, typer.Option("--number-column", help="Columna con el número.")],
+    file: Annotated[
+        Path | None, typer.Argument(metavar="ARCHIVO", help="CSV o XLSX (o use --lista).")
+    ] = None,
+    list_id: Annotated[
+        int | None,
+        typer.Option(
+            "--lista",
+            metavar="ID",
+            help="Id de una lista de contactos de la cuenta, en vez de un archivo.",
+        ),
+    ] = None,
+    number_column: Annotated[
+        str | None,
+        typer.Option("--number-column", help="Columna con el número (con --lista: «numero»)."),
+    ] = None,
     name_column: Annotated[
-        str | None, typer.Option("--name-column", help="Columna con el nombre.")
+        str | None,
+        typer.Option("--name-column", help="Columna con el nombre (con --lista: «nombre»)."),
     ] = None,
     confirm: Annotated[
         bool, typer.Option("--confirmar", help="Confirmar de una vez: cobra y encola.")
@@ -128,22 +142,41 @@ def create(
     at: At = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Crea un borrador desde un archivo y muestra la vista previa (no cobra nada)."""
+    """Crea un borrador desde un archivo o una lista de contactos y muestra la vista
+    previa (no cobra nada)."""
     from centauro.service import accounts as account_service
     from centauro.service import campaigns as service
 
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        output.fail(f"No se pudo leer {file}: {exc.strerror}", as_json=as_json, code=2)
+    if (file is None) == (list_id is None):
+        output.fail("Indique un ARCHIVO o --lista ID (uno de los dos).", as_json=as_json, code=2)
+    data: bytes | None = None
+    if file is not None:
+        if number_column is None:
+            output.fail("Falta la opción --number-column.", as_json=as_json, code=2)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            output.fail(f"No se pudo leer {file}: {exc.strerror}", as_json=as_json, code=2)
     max_segments = settings(ctx).max_segments
     with transaction(ctx, as_json=as_json) as conn:
         owner = account_service.get(conn, account)
-        table = service.read_file(data, file.name)
-        spec = service.Spec(name, template, number_column, name_column)
+        if list_id is not None:
+            table, source_name = service.list_table(conn, owner.id, list_id)
+            spec = service.Spec(
+                name,
+                template,
+                number_column or service.LIST_NUMBER,
+                name_column or service.LIST_NAME,
+            )
+        else:
+            assert file is not None
+            assert data is not None
+            assert number_column is not None
+            table, source_name = service.read_file(data, file.name), file.name
+            spec = service.Spec(name, template, number_column, name_column)
         prepared = service.prepare(table, spec, country=owner.country, max_segments=max_segments)
         draft = service.save_draft(
-            conn, account=owner, prepared=prepared, data=data, filename=file.name, now=now()
+            conn, account=owner, prepared=prepared, data=data, filename=source_name, now=now()
         )
         shown = service.progress(conn, draft, now())
     if confirm:

@@ -2,8 +2,10 @@
 
 Files come from Excel, LibreOffice and Google Sheets in every shape: a UTF-8 byte-order
 mark, ``;`` as separator (Excel in Spanish locales), Latin-1/Windows-1252 instead of
-UTF-8, quoted cells holding commas, quotes and line breaks. :func:`read` takes them all
-and gives back a header and rows of text; :func:`write` makes the one shape we export
+UTF-8, quoted cells holding commas, quotes and line breaks. :func:`lines` is the one
+reader of CSV bytes (contact imports and campaign uploads both use it: same encodings,
+same separators, same line numbers); :func:`read` is the contact lists' strict table on top
+of it (a header, rows of text, limits); :func:`write` makes the one shape we export
 (UTF-8 with a BOM so Excel reads the accents, ``,``, CRLF, quoting only where needed).
 
 A cell that starts with ``= + - @`` would run as a formula when a spreadsheet opens
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from centauro.domain.errors import InvalidRequest
 
@@ -25,7 +28,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLUMNS = 50
 MAX_CELL = 1000
-SEPARATORS = (",", ";", "\t")
+SEPARATORS = (",", ";", "\t", "|")
 _RISKY = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
@@ -58,10 +61,10 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def sniff_separator(text: str) -> str:
-    """The separator the header line uses most (outside quotes); ``,`` when none."""
+    """The separator the first non-blank line uses most (outside quotes); ``,`` when none."""
     counts = dict.fromkeys(SEPARATORS, 0)
     quoted = False
-    for char in text:
+    for char in text.lstrip("\r\n"):
         if char == '"':
             quoted = not quoted
         elif not quoted and char in ("\n", "\r"):
@@ -70,6 +73,61 @@ def sniff_separator(text: str) -> str:
             counts[char] += 1
     best = max(SEPARATORS, key=lambda s: counts[s])
     return best if counts[best] else ","
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """A CSV file decoded and its separator found; iterating gives ``(line, cells)`` for
+    every record, blank ones included (``line``: where the record starts in the file)."""
+
+    text: str
+    separator: str
+    encoding: str
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader()
+        start = 1
+        try:
+            for cells in reader:
+                yield start, cells
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise _invalid(reader) from exc
+
+    def cells(self) -> Iterator[list[str]]:
+        """The records without their line numbers (what a 1,000,000-row campaign reads:
+        one object less per row)."""
+        reader = self._reader()
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise _invalid(reader) from exc
+
+    def _reader(self) -> Any:
+        return csv.reader(
+            io.StringIO(self.text, newline=""), delimiter=self.separator, strict=False
+        )
+
+
+def _invalid(reader: Any) -> CsvError:
+    return CsvError(
+        f"Línea {reader.line_num}: el CSV no es válido (¿un valor de más de "
+        f"{csv.field_size_limit():,} caracteres o unas comillas sin cerrar?).".replace(",", ".")
+    )
+
+
+def lines(data: bytes, *, max_bytes: int | None = MAX_BYTES) -> Lines:
+    """The one way we read CSV bytes (contact imports and campaign uploads alike): the
+    encoding by :func:`decode`, NUL characters dropped (no store takes them), the
+    separator by :func:`sniff_separator`. :class:`CsvError` when the file is over
+    ``max_bytes`` (None: no limit) or holds nothing but blanks."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise CsvError(f"El archivo pasa de {max_bytes // (1024 * 1024)} MB.")
+    text, encoding = decode(data)
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise CsvError("El archivo está vacío.")
+    return Lines(text, sniff_separator(text), encoding)
 
 
 def read(
@@ -81,38 +139,32 @@ def read(
 ) -> Table:
     """The header and the rows of a CSV file; :class:`CsvError` (Spanish) when it is not one.
 
-    Blank lines are skipped; a short row is padded with empty cells; a row with more
-    cells than the header, an empty or repeated column name, or a file over the limits is
-    refused with its line number. NUL characters are dropped (no store takes them).
+    Blank lines are skipped (before the header too); a short row is padded with empty
+    cells; a row with more cells than the header, an empty or repeated column name, or a
+    file over the limits is refused with its line number.
     """
-    if len(data) > MAX_BYTES:
-        raise CsvError(f"El archivo pasa de {MAX_BYTES // (1024 * 1024)} MB.")
-    text, encoding = decode(data)
-    text = text.replace("\x00", "")
-    if not text.strip():
+    source = lines(data)
+    records = iter(source)
+    for _, first in records:  # the header: the first line that is not blank
+        if any(cell.strip() for cell in first):
+            break
+    else:
         raise CsvError("El archivo está vacío.")
-    separator = sniff_separator(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=False)
-    try:
-        header = [cell.strip() for cell in next(reader)]
-        _check_header(header, max_columns)
-        rows: list[tuple[int, list[str]]] = []
-        start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) > len(header):
-                extra = len(cells) - len(header)
-                raise CsvError(f"Línea {line}: tiene {extra} columna(s) más que el encabezado.")
-            if any(len(cell) > max_cell for cell in cells):
-                raise CsvError(f"Línea {line}: un valor pasa de {max_cell} caracteres.")
-            if len(rows) >= max_rows:
-                raise CsvError(f"El archivo pasa de {max_rows:,} filas.".replace(",", "."))
-            rows.append((line, cells + [""] * (len(header) - len(cells))))
-    except csv.Error as exc:
-        raise CsvError(f"Línea {reader.line_num}: el CSV no es válido ({exc}).") from None
-    return Table(header, rows, separator, encoding)
+    header = [cell.strip() for cell in first]
+    _check_header(header, max_columns)
+    rows: list[tuple[int, list[str]]] = []
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            extra = len(cells) - len(header)
+            raise CsvError(f"Línea {line}: tiene {extra} columna(s) más que el encabezado.")
+        if any(len(cell) > max_cell for cell in cells):
+            raise CsvError(f"Línea {line}: un valor pasa de {max_cell} caracteres.")
+        if len(rows) >= max_rows:
+            raise CsvError(f"El archivo pasa de {max_rows:,} filas.".replace(",", "."))
+        rows.append((line, cells + [""] * (len(header) - len(cells))))
+    return Table(header, rows, source.separator, source.encoding)
 
 
 def _check_header(header: list[str], max_columns: int) -> None:

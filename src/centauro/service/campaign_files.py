@@ -1,27 +1,32 @@
 """Read an uploaded audience (CSV or XLSX) into a header and rows of text.
 
-CSV: the bytes are UTF-8 (with or without a BOM) or, failing that, Windows-1252 /
+CSV: read by :func:`centauro.domain.csvfile.lines`, the one CSV reader (contact imports
+use it too): UTF-8 with or without a BOM, UTF-16 with a BOM, else Windows-1252 /
 Latin-1 (what Excel saves in Venezuela and Colombia); the separator (``,``, ``;``, tab
-or ``|``) is found by :class:`csv.Sniffer` on the first lines. XLSX: openpyxl in
-read-only mode, which streams the rows. Empty rows are skipped; the first non-empty
-row is the header. Anything else is refused with a Spanish message before a row is read.
+or ``|``) is the one the header line uses most. XLSX: openpyxl in read-only mode, which
+streams the rows. What differs from a contact import is the table made of the rows, and
+it is on purpose: a campaign takes up to :data:`MAX_ROWS` rows (a list 100,000), names
+blank or repeated headers instead of refusing them (``columna 3``, ``nombre 2``) and has
+no byte limit of its own (the upload's body limit bounds it). Empty rows are skipped;
+the first non-empty row is the header. Anything else is refused with a Spanish message
+before a row is read.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from centauro.domain import csvfile
 from centauro.domain.errors import InvalidRequest
 
 #: The most rows (besides the header) a campaign may have.
 MAX_ROWS = 1_000_000
 _SAMPLE = 64 * 1024
-_DELIMITERS = ",;\t|"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text": NULs, yet text
 
 
 class UnreadableFile(InvalidRequest):
@@ -55,37 +60,17 @@ def read(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS) -> Table:
     if data[:4] == b"PK\x03\x04":
         return _xlsx(data, max_rows)
     if filename.lower().endswith((".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx")) or (
-        b"\x00" in data[:_SAMPLE]
+        b"\x00" in data[:_SAMPLE] and not data.startswith(_UTF16_BOMS)
     ):
         raise UnreadableFile(
             "El archivo no es un CSV ni un XLSX. Guárdelo como CSV (delimitado por comas "
             "o punto y coma) o como libro de Excel (.xlsx)."
         )
-    return _csv(_decode(data), max_rows)
-
-
-def _decode(data: bytes) -> str:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _csv(content: str, max_rows: int) -> Table:
-    sample = content[:_SAMPLE]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, _DELIMITERS)
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(content, newline=""), dialect)
-    try:
-        return _table(reader, max_rows, "csv")
-    except csv.Error as exc:
-        raise UnreadableFile(f"El CSV está mal formado (línea {reader.line_num}).") from exc
+        source = csvfile.lines(data, max_bytes=None)
+        return _table(source.cells(), max_rows, "csv")
+    except csvfile.CsvError as exc:
+        raise UnreadableFile(str(exc)) from None
 
 
 def _xlsx(data: bytes, max_rows: int) -> Table:

@@ -35,12 +35,14 @@ from centauro.domain.errors import (
     InvalidText,
     NotFound,
 )
+from centauro.domain.ids import MAX_ID
 from centauro.domain.models import Account
 from centauro.domain.states import SPANISH_NAMES
-from centauro.service import campaign_files, events, submit
+from centauro.service import campaign_files, contacts, events, submit
 from centauro.service.campaign_files import Table
 from centauro.store import accounts as account_store
 from centauro.store import campaigns as store
+from centauro.store import contacts as contact_store
 from centauro.store import suppressions as suppression_store
 from centauro.store.campaigns import Campaign
 
@@ -116,6 +118,33 @@ def rows_table(rows: Sequence[Mapping[str, object]]) -> Table:
             columns.setdefault(str(k), None)
     out = [{str(k): "" if v is None else str(v).strip() for k, v in row.items()} for row in rows]
     return Table(list(columns), out, "rows")
+
+
+#: A contact list's columns for the number (E.164) and the name: the mapping a campaign
+#: from a list starts with (see :func:`list_table`).
+LIST_NUMBER = "numero"
+LIST_NAME = "nombre"
+#: ``source_format`` of a campaign whose audience is a contact list (kept as JSON rows).
+LIST_FORMAT = "list"
+
+
+def list_table(conn: Connection, account_id: int, list_id: int) -> tuple[Table, str]:
+    """A contact list as a campaign's audience, and the source name to keep with it.
+
+    The campaign keeps a snapshot of the list as it was at the preview (the rows as
+    JSON), so what is confirmed and charged is what was previewed; later changes to the
+    list do not move a draft. Columns: ``numero`` (E.164), ``nombre`` and the list's
+    fields. Opted-out contacts stay in: :func:`save_draft` shows them as ``opted_out``
+    rows, never charged. Another account's list, like a missing one, is a NotFound.
+    """
+    found = contact_store.get_list(conn, account_id, list_id) if 0 < list_id <= MAX_ID else None
+    if found is None:
+        raise NotFound("No existe esa lista de contactos.")
+    rows = contacts.audience(conn, account_id, list_id)
+    if not rows:
+        raise InvalidRequest(f"La lista de contactos «{found.name}» no tiene contactos.")
+    table = rows_table(rows)
+    return Table(table.columns, table.rows, LIST_FORMAT), f"Lista: {found.name}"
 
 
 def prepare(table: Table, spec: Spec, *, country: str, max_segments: int) -> Prepared:
@@ -344,7 +373,7 @@ def _forget(campaign_id: int) -> None:
 def source_table(conn: Connection, campaign: Campaign) -> Table:
     """The campaign's kept source, parsed again."""
     data = store.source_of(conn, campaign.id)
-    if campaign.source_format == "rows":
+    if campaign.source_format in ("rows", LIST_FORMAT):
         kept = json.loads(data)
         return Table(kept["columns"], kept["rows"], "rows")
     return campaign_files.read(data, campaign.source_name)
@@ -383,18 +412,25 @@ def save_upload(
     account: Account,
     name: str,
     table: Table,
-    data: bytes,
+    data: bytes | None,
     filename: str,
     now: datetime,
 ) -> Campaign:
-    """The panel's first step: keep the file as a draft with no template yet, and a
-    guess of which columns hold the number and the name."""
+    """The panel's first step: keep the file (``data``; None: the table's rows, as for a
+    contact list from :func:`list_table`) as a draft with no template yet, and which
+    columns hold the number and the name (a list's ``numero`` and ``nombre``; a file's
+    guessed from its headers)."""
     if not name.strip() or len(name.strip()) > 200:
         raise InvalidRequest("Escriba un nombre para la campaña (hasta 200 caracteres).")
-    number = _guess(table.columns, _NUMBER_HINTS) or table.columns[0]
+    if table.format == LIST_FORMAT:
+        number: str = LIST_NUMBER
+        person: str | None = LIST_NAME
+    else:
+        number = _guess(table.columns, _NUMBER_HINTS) or table.columns[0]
+        person = _guess(table.columns, _NAME_HINTS)
     campaign_id = store.insert_campaign(
         conn,
-        source=data,
+        source=_source_bytes(table, data),
         account_id=account.id,
         name=name.strip(),
         template="",
@@ -405,7 +441,7 @@ def save_upload(
             {
                 "columns": table.columns,
                 "number": number,
-                "name": _guess(table.columns, _NAME_HINTS),
+                "name": person,
             },
             ensure_ascii=False,
         ),

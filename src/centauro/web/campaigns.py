@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from centauro.domain.errors import (
 from centauro.domain.ids import parse_id
 from centauro.domain.models import Account
 from centauro.service import campaigns as service
-from centauro.service import panel_auth, reports
+from centauro.service import contacts, panel_auth, reports
 from centauro.service.campaign_files import TooManyRows
 from centauro.web import format as fmt
 from centauro.web import forms, texts
@@ -74,9 +75,52 @@ async def list_page(request: Request) -> Response:
     return page(request, "campaigns.html", visitor=v, rows=rows, names=service.STATE_NAMES)
 
 
+async def _new(request: Request, v: Visitor, *, status: int = 200, **extra: object) -> Response:
+    """The wizard's first step: a file to upload, or one of the account's contact lists."""
+    account = await _account(request, v)
+    assert account is not None
+    found = await gateway(request).read(lambda c: contacts.lists(c, account))
+    context: dict[str, Any] = {"name": "", "list_name": "", "list_id": None, **extra}
+    return page(request, "campaign_new.html", status=status, visitor=v, lists=found, **context)
+
+
 async def new_page(request: Request) -> Response:
     v = await require(request, operator=False)
-    return page(request, "campaign_new.html", visitor=v, name="")
+    return await _new(request, v)
+
+
+async def from_list(request: Request) -> Response:
+    """``Desde una lista de contactos``: keep a snapshot of the list as a draft, then the
+    same columns-and-template step as an upload (numero / nombre already chosen)."""
+    v = await require(request, operator=False)
+    data = await form(request, "s:" + v.token)
+    account = await _account(request, v)
+    assert account is not None
+    name = forms.text(data, "list_name", limit=201)
+    list_id = parse_id(forms.text(data, "list_id"))
+
+    def again(error: str, status: int = 422) -> Awaitable[Response]:
+        return _new(request, v, status=status, list_name=name, list_id=list_id, error=error)
+
+    if not name:
+        return await again("Escriba un nombre para la campaña.")
+    if list_id is None:
+        return await again("Elija una de sus listas de contactos.")
+    gw = gateway(request)
+    try:
+        table, source_name = await gw.read(lambda c: service.list_table(c, account.id, list_id))
+        at = now()
+        draft = await gw.write(
+            lambda c: service.save_upload(
+                c, account=account, name=name, table=table, data=None,
+                filename=source_name, now=at,
+            )
+        )  # fmt: skip
+    except NotFound as exc:
+        return await again(str(exc), 404)
+    except CentauroError as exc:
+        return await again(str(exc), 413 if isinstance(exc, TooManyRows) else 422)
+    return redirect(f"/panel/campaigns/{draft.id}/setup")
 
 
 async def upload(request: Request) -> Response:
@@ -91,16 +135,16 @@ async def upload(request: Request) -> Response:
     name = str(data.get("name") or "").replace("\x00", "").strip()[:201]
     file = data.get("file")
 
-    def again(error: str, status: int = 422) -> Response:
-        return page(request, "campaign_new.html", status=status, visitor=v, name=name, error=error)
+    def again(error: str, status: int = 422) -> Awaitable[Response]:
+        return _new(request, v, status=status, name=name, error=error)
 
     if not name:
-        return again("Escriba un nombre para la campaña.")
+        return await again("Escriba un nombre para la campaña.")
     if not isinstance(file, UploadFile) or not file.filename:
-        return again("Elija el archivo CSV o XLSX con los destinatarios.")
+        return await again("Elija el archivo CSV o XLSX con los destinatarios.")
     content = await file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
-        return again("El archivo pasa de 64 MB. Divídalo en varias campañas.", 413)
+        return await again("El archivo pasa de 64 MB. Divídalo en varias campañas.", 413)
     try:
         table = await anyio.to_thread.run_sync(service.read_file, content, file.filename)
         at = now()
@@ -111,7 +155,7 @@ async def upload(request: Request) -> Response:
             )
         )  # fmt: skip
     except CentauroError as exc:
-        return again(str(exc), 413 if isinstance(exc, TooManyRows) else 422)
+        return await again(str(exc), 413 if isinstance(exc, TooManyRows) else 422)
     return redirect(f"/panel/campaigns/{draft.id}/setup")
 
 
@@ -307,6 +351,7 @@ routes = [
     Route("/campaigns", list_page, methods=["GET"]),
     Route("/campaigns/new", new_page, methods=["GET"]),
     Route("/campaigns/new", upload, methods=["POST"]),
+    Route("/campaigns/new/list", from_list, methods=["POST"]),
     Route("/campaigns/{campaign_id}", detail_page, methods=["GET"]),
     Route("/campaigns/{campaign_id}/setup", setup_page, methods=["GET"]),
     Route("/campaigns/{campaign_id}/setup", setup, methods=["POST"]),

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, File, Form, Path, Request, Response, Security, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Connection
 
 from centauro.api.guard import checked
@@ -53,19 +53,45 @@ State = Literal["draft", "scheduled", "sending", "paused", "cancelled", "done"]
 
 
 class CampaignIn(_Strict):
-    """``POST /v1/campaigns``: the audience as JSON rows."""
+    """``POST /v1/campaigns``: the audience as JSON rows, or a contact list of the account."""
 
     name: str = Field(min_length=1, max_length=200, examples=["Promo diciembre"])
     template: str = Field(
         min_length=1, max_length=5000, examples=["Hola {nombre}, tenemos ofertas."]
     )
-    number_column: str = Field(min_length=1, max_length=200, examples=["telefono"])
-    name_column: str | None = Field(None, max_length=200, examples=["nombre"])
-    rows: list[dict[str, Cell]] = Field(
+    number_column: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        examples=["telefono"],
+        description="Required with `rows`; with `contact_list_id` it defaults to `numero`",
+    )
+    name_column: str | None = Field(
+        None,
+        max_length=200,
+        examples=["nombre"],
+        description="With `contact_list_id` it defaults to `nombre`",
+    )
+    rows: list[dict[str, Cell]] | None = Field(
+        None,
         min_length=1,
         max_length=1_000_000,
         examples=[[{"telefono": "04141234567", "nombre": "Ana"}]],
     )
+    contact_list_id: Id | None = Field(
+        None,
+        max_length=40,
+        description="A contact list of the account, instead of `rows`: its columns are "
+        "`numero`, `nombre` and the list's fields",
+    )
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> CampaignIn:
+        if (self.rows is None) == (self.contact_list_id is None):
+            raise ValueError("Indique el público: «rows» o «contact_list_id» (uno de los dos).")
+        if self.rows is not None and self.number_column is None:
+            raise ValueError("Con «rows» hace falta «number_column».")
+        return self
 
 
 class ConfirmIn(_Strict):
@@ -109,7 +135,7 @@ class CampaignOut(BaseModel):
     template: str
     state: State
     source_name: str
-    source_format: Literal["csv", "xlsx", "rows"]
+    source_format: Literal["csv", "xlsx", "rows", "list"]
     number_column: str
     name_column: str | None
     columns: list[str]
@@ -206,15 +232,32 @@ async def _draft(
     "/campaigns",
     status_code=201,
     response_model=CampaignOut,
-    responses=problems(413),
+    responses=problems(404, 413),
     openapi_extra=json_body(CampaignIn),
-    summary="Create a draft campaign from JSON rows: preview and cost, nothing charged",
+    summary="Create a draft campaign from JSON rows or a contact list: preview and cost, "
+    "nothing charged",
 )
 async def create_campaign(
     request: Request, account: CurrentAccount, gateway: GatewayDep
 ) -> Response:
     raw = await request.body()
     body = await anyio.to_thread.run_sync(parse_body, CampaignIn, raw)
+    if body.contact_list_id is not None:
+        list_id = parse_id(body.contact_list_id)
+        if list_id is None:
+            raise NotFound("No existe esa lista de contactos.")
+        table, source_name = await gateway.read(
+            checked(account, lambda c: service.list_table(c, account.id, list_id))
+        )
+        spec = service.Spec(
+            body.name,
+            body.template,
+            body.number_column or service.LIST_NUMBER,
+            body.name_column or service.LIST_NAME,
+        )
+        return await _draft(gateway, account, table, spec, None, source_name)
+    assert body.rows is not None  # _one_audience
+    assert body.number_column is not None
     table = service.rows_table(body.rows)
     spec = service.Spec(body.name, body.template, body.number_column, body.name_column)
     return await _draft(gateway, account, table, spec, None, "")
