@@ -198,7 +198,7 @@ def main() -> None:
                 f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
             ),
             (
-                "operator: messages, one account, expired",
+                "operator: messages, one account + a status it has none of",
                 operator,
                 f"/panel/messages?cuenta={customer_id}&estado=expired",
             ),
@@ -213,6 +213,12 @@ def main() -> None:
                 "customer: messages, one day 10 days ago",
                 client,
                 f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
+            ),
+            ("customer: messages, status it has none of", client, "/panel/messages?estado=failed"),
+            (
+                "customer: messages, since 29 days ago",
+                client,
+                f"/panel/messages?desde={(today - timedelta(days=29)).isoformat()}",
             ),
         ]
         for name, panel, path in pages:

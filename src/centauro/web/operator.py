@@ -50,8 +50,9 @@ async def _chart_days(
 ) -> tuple[list[tuple[date, reports.Counts]], bool]:
     """The 30 days of the chart and whether the past ones are still being read. The past
     days are re-read off the request path (a background task, at most every few minutes):
-    no view waits for the whole window's range — a view before the first read is done
-    shows today and a note, after that the kept days (at most ``ttl`` old)."""
+    no view waits for the whole window's range — the view that starts the first read waits
+    for it at most ``FIRST_WAIT``; until it is done views show today and a note, after
+    that the kept days (at most ``ttl`` old)."""
     chart = _CHART.setdefault(gw, reports.DayCounts())
     if chart.due(now=at, zone=zone):
         task = _READING.get(gw)
@@ -59,8 +60,8 @@ async def _chart_days(
             task = asyncio.create_task(gw.read(lambda c: chart.refresh(c, now=at, zone=zone)))
             task.add_done_callback(_read_done)
             _READING[gw] = task
-        if chart.kept(now=at, zone=zone, today=today) is None:
-            await asyncio.wait({task}, timeout=FIRST_WAIT)
+            if chart.kept(now=at, zone=zone, today=today) is None:  # only the view that
+                await asyncio.wait({task}, timeout=FIRST_WAIT)  # started the read waits
     days = chart.kept(now=at, zone=zone, today=today)
     if days is not None:
         return days, False
