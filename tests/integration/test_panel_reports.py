@@ -156,6 +156,9 @@ def test_the_dashboard_reads_the_window_apart_and_shows_what_it_kept(db: Databas
     assert chart.kept(now=T0, zone=CARACAS, today=today) is None
     with db.read() as conn:
         chart.refresh(conn, now=T0, zone=CARACAS)
+        if not db.is_sqlite:  # the background read runs in one process, not in parallel
+            setting = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
+            assert setting == "0"
         window = reports.last_days(conn, now=T0, zone=CARACAS)
     assert not chart.due(now=T0 + timedelta(minutes=4), zone=CARACAS)
     kept = chart.kept(now=T0 + timedelta(minutes=4), zone=CARACAS, today=today)

@@ -154,6 +154,7 @@ class DayCounts:
         """Read the whole window (a range of ``ix_messages_created_at_status``) and keep
         its past days; meant for a background task, not for a page view."""
         last = now.astimezone(zone).date()
+        store.one_core(conn)
         window = last_days(conn, now=now, zone=zone, days=days)
         self._past[zone.key] = (now, last - timedelta(days=days - 1), last, dict(window[:-1]))
 
