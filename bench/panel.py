@@ -1,8 +1,9 @@
 """The web panel at scale: its pages over a store of ``--messages`` (default 1,000,000).
 
 1. Fills the store quickly with one ``INSERT … SELECT`` per chunk (a recursive CTE on
-   SQLite, ``generate_series`` on PostgreSQL): messages spread over the last 30 days (one
-   clock: now), in final states only (the dispatcher has nothing to deliver), over a few
+   SQLite, ``generate_series`` on PostgreSQL): messages spread evenly over the last 30 days,
+   oldest first (ids grow with ``created_at``, as in a real store; one clock: now), in final
+   states only (the dispatcher has nothing to deliver), over a few
    accounts, numbers and connectors.
 2. Times the dashboard and the message search pages, signed in as an operator and as a
    customer, with several filters → p50 / p95 of ``--requests`` requests each (client-timed
@@ -44,7 +45,8 @@ INSERT INTO messages (account_id, recipient, name, reference, text, encoding, se
 SELECT :account + (i % :accounts), '+58414' || printf('%07d', i % 200000), '', '',
     'Su pedido va en camino', 'gsm7', 1, 1,
     CASE i % 12 {cases} END, 'compat', 1, 'c' || (i % 3), 1, 'transactional',
-    strftime('%Y-%m-%d %H:%M:%f', :now, '-' || ((i * 2592) % 2592000) || ' seconds'),
+    strftime('%Y-%m-%d %H:%M:%f', :now,
+        '-' || (((:total - 1 - i) * 2592000) / :total) || ' seconds'),
     :now
 FROM n
 """
@@ -55,7 +57,7 @@ INSERT INTO messages (account_id, recipient, name, reference, text, encoding, se
 SELECT :account + (i % :accounts), '+58414' || lpad((i % 200000)::text, 7, '0'), '', '',
     'Su pedido va en camino', 'gsm7', 1, 1,
     CASE i % 12 {cases} END, 'compat', 1, 'c' || (i % 3), 1, 'transactional',
-    CAST(:now AS timestamptz) - make_interval(secs => (i * 2592) % 2592000),
+    CAST(:now AS timestamptz) - make_interval(secs => ((:total - 1 - i) * 2592000) / :total),
     CAST(:now AS timestamptz)
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i
 """
@@ -78,6 +80,7 @@ def fill(server: Server, total: int, accounts: list[int]) -> float:
                     "last": min(first + CHUNK, total) - 1,
                     "account": accounts[0],
                     "accounts": len(accounts),
+                    "total": total,
                     "now": now.replace(tzinfo=None).isoformat(sep=" ") if sqlite else now,
                 },
             )
@@ -195,7 +198,7 @@ def main() -> None:
                 f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
             ),
             (
-                "operator: messages, one account, expired",
+                "operator: messages, one account + a status it has none of",
                 operator,
                 f"/panel/messages?cuenta={customer_id}&estado=expired",
             ),
@@ -210,6 +213,12 @@ def main() -> None:
                 "customer: messages, one day 10 days ago",
                 client,
                 f"/panel/messages?desde={ten_days_ago}&hasta={ten_days_ago}",
+            ),
+            ("customer: messages, status it has none of", client, "/panel/messages?estado=failed"),
+            (
+                "customer: messages, since 29 days ago",
+                client,
+                f"/panel/messages?desde={(today - timedelta(days=29)).isoformat()}",
             ),
         ]
         for name, panel, path in pages:

@@ -142,3 +142,39 @@ def test_the_chart_reads_the_whole_window_again_on_a_new_day(db: Database) -> No
         days = chart.last_days(conn, now=tomorrow, zone=CARACAS)
         assert days == reports.last_days(conn, now=tomorrow, zone=CARACAS)
     assert days[-2][1].accepted == 1
+
+
+def test_the_dashboard_reads_the_window_apart_and_shows_what_it_kept(db: Database) -> None:
+    """The page's way (``due`` → ``refresh`` in the background → ``kept``): a view never
+    reads the window itself; before the first read there is nothing kept, after it the
+    kept past days (even past ``ttl``, while the next read runs) with today's counts."""
+    account = _account(db)
+    chart = reports.DayCounts(ttl=timedelta(minutes=5))
+    _send(db, account, T0 - timedelta(days=3))
+    today = reports.Counts(accepted=7)
+    assert chart.due(now=T0, zone=CARACAS)
+    assert chart.kept(now=T0, zone=CARACAS, today=today) is None
+    with db.read() as conn:
+        chart.refresh(conn, now=T0, zone=CARACAS)
+        if not db.is_sqlite:  # the background read runs in one process, not in parallel
+            setting = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
+            assert setting == "0"
+        window = reports.last_days(conn, now=T0, zone=CARACAS)
+    assert not chart.due(now=T0 + timedelta(minutes=4), zone=CARACAS)
+    kept = chart.kept(now=T0 + timedelta(minutes=4), zone=CARACAS, today=today)
+    assert kept == [*window[:-1], (window[-1][0], today)]
+    assert dict(kept)[window[-4][0]].accepted == 1
+
+    _send(db, account, T0 - timedelta(days=3))
+    later = T0 + timedelta(minutes=6)
+    assert chart.due(now=later, zone=CARACAS)
+    assert chart.kept(now=later, zone=CARACAS, today=today) == kept  # stale, still shown
+    with db.read() as conn:
+        chart.refresh(conn, now=later, zone=CARACAS)
+    fresh = chart.kept(now=later, zone=CARACAS, today=today)
+    assert fresh is not None
+    assert dict(fresh)[window[-4][0]].accepted == 2
+
+    tomorrow = T0 + timedelta(days=1)
+    assert chart.due(now=tomorrow, zone=CARACAS)
+    assert chart.kept(now=tomorrow, zone=CARACAS, today=today) is None

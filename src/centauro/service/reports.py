@@ -138,6 +138,37 @@ class DayCounts:
             by_status[status] = by_status.get(status, 0) + n
         return [*sorted(kept[3].items()), (last, _counts(by_status))]
 
+    # -- read off the request path (the panel's dashboard) ------------------------------
+
+    def due(self, *, now: datetime, zone: ZoneInfo, days: int = 30) -> bool:
+        """Whether the past days of this window are missing or older than ``ttl``."""
+        last = now.astimezone(zone).date()
+        kept = self._past.get(zone.key)
+        return (
+            kept is None
+            or kept[1:3] != (last - timedelta(days=days - 1), last)
+            or not (kept[0] <= now < kept[0] + self.ttl)
+        )
+
+    def refresh(self, conn: Connection, *, now: datetime, zone: ZoneInfo, days: int = 30) -> None:
+        """Read the whole window (a range of ``ix_messages_created_at_status``) and keep
+        its past days; meant for a background task, not for a page view."""
+        last = now.astimezone(zone).date()
+        store.one_core(conn)
+        window = last_days(conn, now=now, zone=zone, days=days)
+        self._past[zone.key] = (now, last - timedelta(days=days - 1), last, dict(window[:-1]))
+
+    def kept(
+        self, *, now: datetime, zone: ZoneInfo, today: Counts, days: int = 30
+    ) -> list[tuple[date, Counts]] | None:
+        """The window from the kept past days (however old) and ``today``; None when no
+        past days of this window are kept yet."""
+        last = now.astimezone(zone).date()
+        kept = self._past.get(zone.key)
+        if kept is None or kept[1:3] != (last - timedelta(days=days - 1), last):
+            return None
+        return [*sorted(kept[3].items()), (last, today)]
+
 
 @dataclass(frozen=True, slots=True)
 class Part:

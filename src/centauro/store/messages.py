@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from centauro.domain.models import Message
 from centauro.domain.states import MessageState
@@ -233,7 +233,12 @@ def listing(
 ) -> list[Message]:
     """Messages newest first, filtered; ``before_id`` pages backwards.
 
-    ``since <= created_at < until`` when given (aware datetimes).
+    ``since <= created_at < until`` when given (aware datetimes). With dates, newest first
+    means by ``created_at`` (then id) and ``before_id`` names the last row seen, so a day
+    weeks ago is the end of a range of ``created_at``, not a walk of every newer message.
+    The order names the columns an equality filter fixes, so the planner takes the index
+    that matches the filters (docs/performance.md, "panel search") and never walks the
+    primary key hoping for matches (an account with none of a status: all of it).
     """
     query = select(messages)
     if account_id is not None:
@@ -248,10 +253,45 @@ def listing(
         query = query.where(messages.c.created_at >= since)
     if until is not None:
         query = query.where(messages.c.created_at < until)
+    dated = since is not None or until is not None
+    by_date = dated and recipient is None
     if before_id is not None:
-        query = query.where(messages.c.id < before_id)
-    rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit))
+        query = query.where(_before(before_id, by_date=by_date))
+    order = _newest_first(
+        recipient=recipient, account_id=account_id, status=status, by_date=by_date
+    )
+    rows = conn.execute(query.order_by(*order).limit(limit))
     return [_message(r) for r in rows]
+
+
+def _before(before_id: int, *, by_date: bool) -> ColumnElement[bool]:
+    """Rows after ``before_id`` in the listing's order."""
+    if not by_date:
+        return messages.c.id < before_id
+    anchor = select(messages.c.created_at).where(messages.c.id == before_id).scalar_subquery()
+    return and_(
+        messages.c.created_at <= anchor,
+        or_(messages.c.created_at < anchor, messages.c.id < before_id),
+    )
+
+
+def _newest_first(
+    *, recipient: str | None, account_id: int | None, status: str | None, by_date: bool
+) -> list[Any]:
+    """ORDER BY for :func:`listing`: newest first, led by the columns fixed by equality
+    (they change nothing in the result) so it is the order of the index to use:
+    ``(recipient, id)``, ``(account_id, created_at)`` / ``(created_at, status)``,
+    ``(account_id, status, id)``, ``(status, id)``, ``(account_id, id)``, the primary key."""
+    newest = [messages.c.id.desc()]
+    if recipient is not None:
+        return [messages.c.recipient.desc(), *newest]
+    if by_date:
+        lead = [messages.c.account_id.desc()] if account_id is not None else []
+        return [*lead, messages.c.created_at.desc(), *newest]
+    lead = [messages.c.account_id.desc()] if account_id is not None else []
+    if status is not None:
+        lead.append(messages.c.status.desc())
+    return [*lead, *newest]
 
 
 def count_by_status(conn: Connection, ids: Sequence[int]) -> dict[str, int]:

@@ -273,6 +273,14 @@ def daily_counts(
     return [(str(d), str(s), int(n)) for d, s, n in rows]
 
 
+def one_core(conn: Connection) -> None:
+    """Keep the rest of this transaction's statements to one process (PostgreSQL runs a
+    big range in parallel workers otherwise — a background read must not take every core
+    from the requests). Nothing to do on SQLite."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
 def credits_sold(conn: Connection, since: datetime, until: datetime) -> int:
     q = select(func.coalesce(func.sum(ledger.c.amount), 0)).where(
         and_(

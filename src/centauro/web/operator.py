@@ -3,7 +3,12 @@ enable, rotate the secret, limits and quiet hours, sender IDs, invite users)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
 from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -19,6 +24,8 @@ from centauro.web.chart import days_chart
 from centauro.web.render import page, redirect
 from centauro.web.session import Visitor, form, gateway, now, path_text, require
 
+log = logging.getLogger(__name__)
+
 MAX_TOPUP = 10**9
 ZONES = ("America/Caracas", "America/Bogota")
 LEDGER_ROWS = 50
@@ -26,19 +33,57 @@ LEDGER_ROWS = 50
 _CHART: WeakKeyDictionary[object, reports.DayCounts] = WeakKeyDictionary()
 
 
+#: The chart's re-read of the window in flight, per gateway (one at a time).
+_READING: WeakKeyDictionary[object, asyncio.Task[None]] = WeakKeyDictionary()
+#: How long a view waits for a first read of the window before it shows the chart
+#: without the past days (a store of a few thousand messages answers within it; a big
+#: one not: the page stays well under 200 ms).
+FIRST_WAIT = 0.05
+
+
+def _read_done(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("dashboard chart read failed: %r", task.exception())
+
+
+async def _chart_days(
+    gw: Any, zone: ZoneInfo, at: datetime, today: reports.Counts
+) -> tuple[list[tuple[date, reports.Counts]], bool]:
+    """The 30 days of the chart and whether the past ones are still being read. The past
+    days are re-read off the request path (a background task, at most every few minutes):
+    no view waits for the whole window's range — the view that starts the first read waits
+    for it at most ``FIRST_WAIT``; until it is done views show today and a note, after
+    that the kept days (at most ``ttl`` old)."""
+    chart = _CHART.setdefault(gw, reports.DayCounts())
+    if chart.due(now=at, zone=zone):
+        task = _READING.get(gw)
+        if task is None or task.done():
+            task = asyncio.create_task(gw.read(lambda c: chart.refresh(c, now=at, zone=zone)))
+            task.add_done_callback(_read_done)
+            _READING[gw] = task
+            if chart.kept(now=at, zone=zone, today=today) is None:  # only the view that
+                await asyncio.wait({task}, timeout=FIRST_WAIT)  # started the read waits
+    days = chart.kept(now=at, zone=zone, today=today)
+    if days is not None:
+        return days, False
+    last = at.astimezone(zone).date()
+    empty = reports.Counts()
+    return [*((last - timedelta(days=n), empty) for n in range(29, 0, -1)), (last, today)], True
+
+
 async def dashboard(request: Request, v: Visitor) -> Response:
     gw = gateway(request)
     zone = fmt.zone(gw.settings.panel_timezone)
     at = now()
     summary = await gw.read(lambda c: reports.today(c, now=at, zone=zone))
-    chart = _CHART.setdefault(gw, reports.DayCounts())
-    days = await gw.read(lambda c: chart.last_days(c, now=at, zone=zone, today=summary.counts))
+    days, reading = await _chart_days(gw, zone, at, summary.counts)
     return page(
         request,
         "dashboard.html",
         visitor=v,
         today=summary,
         chart=days_chart(days),
+        chart_reading=reading,
         connectors=[c.status() for c in gw.connectors],
         delivering=gw.dispatcher is not None,
         zone=zone.key,
