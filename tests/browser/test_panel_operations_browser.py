@@ -87,11 +87,19 @@ def test_operator_adds_a_connector_and_sees_it_bound(
         assert row.locator("[data-state=up]").count() == 1
         before = page.locator("#stat-accepted").inner_text()
         account = gw.account(10)
-        sent = gw.http.post(
-            "/v1/messages",
-            json={"to": "04141234567", "text": "en vivo"},
-            auth=(account.client_id, account.client_secret),
-        )
+        # The server picks up a new route at its next reload (CENTAURO_RELOAD_SECONDS);
+        # until then a send to it is refused uncharged with 503 "no route".
+        deadline = time.monotonic() + 20
+        while True:
+            sent = gw.http.post(
+                "/v1/messages",
+                json={"to": "04141234567", "text": "en vivo"},
+                auth=(account.client_id, account.client_secret),
+            )
+            if sent.status_code != 503 or time.monotonic() > deadline:
+                break
+            assert "no route" in sent.text, sent.text
+            time.sleep(0.3)
         assert sent.status_code == 202, sent.text
         deadline = time.monotonic() + 20
         while page.locator("#stat-accepted").inner_text() == before:
