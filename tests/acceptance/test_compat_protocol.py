@@ -603,7 +603,9 @@ def test_a_message_in_flight_when_the_server_dies_still_gets_its_outcome(gw: Gat
     gw.restart(env={"CENTAURO_SANDBOX_DLR_DELAY": "5"})
     c = gw.new_client(10)
     [mid] = message_ids(c.send(["04140000000"], "en vuelo"))
-    gw.wait_for_status(mid, {"sent"}, timeout=5)
+    # Bounds leave room for a restarted process to take the connector's bind lease over
+    # (PostgreSQL: up to CENTAURO_BIND_LEASE_SECONDS when the old owner did not let go).
+    gw.wait_for_status(mid, {"sent"}, timeout=15)
     gw.restart()
-    gw.wait_for_status(mid, {"delivered"}, timeout=10)
+    gw.wait_for_status(mid, {"delivered"}, timeout=20)
     assert c.balance() == 9

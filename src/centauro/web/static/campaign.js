@@ -20,7 +20,9 @@
     var bar = document.getElementById("bar");
     if (bar) { bar.value = data.percent; bar.textContent = data.percent + " %"; }
     if (data.state !== shownState) { window.location.reload(); return false; }
-    return data.state !== "done" && data.state !== "cancelled";
+    // A campaign is "done" once every message left; receipts keep coming after that,
+    // so the page polls until none is pending.
+    return (data.state !== "done" && data.state !== "cancelled") || data.pending > 0;
   }
 
   function poll() {
@@ -34,5 +36,5 @@
       .catch(function () { window.setTimeout(poll, 3000); });
   }
 
-  if (shownState !== "done" && shownState !== "cancelled") { window.setTimeout(poll, 1000); }
+  if (shownState !== "cancelled") { window.setTimeout(poll, 1000); }
 }());
