@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from centauro.cli import output, texts
-from centauro.cli.client_cmds import EXIT_CONFIG, EXIT_REFUSED
+from centauro.cli import output, suppressions, texts
+from centauro.cli.client_cmds import EXIT_CONFIG
 from centauro.cli.suppressions import _call, _fail, _json
 
 if TYPE_CHECKING:
@@ -36,17 +36,7 @@ ENV_NOTE = "Usa CENTAURO_URL, CENTAURO_CLIENT_ID y CENTAURO_CLIENT_SECRET."
 
 
 def _refused(response: httpx.Response, as_json: bool) -> NoReturn:
-    try:
-        problem = response.json()
-        code, detail = str(problem["code"]), str(problem.get("detail") or "")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        code, detail = "", ""
-    if not code:
-        message = texts.SUPPRESSIONS_BAD_ANSWER.format(status=response.status_code)
-        _fail(message, kind="ProtocolError", code=EXIT_REFUSED, as_json=as_json)
-    headline = texts.CONTACT_PROBLEMS.get(code, code)
-    message = f"{headline}: {detail}" if detail else headline
-    _fail(message, kind=code, code=EXIT_REFUSED, as_json=as_json, status=response.status_code)
+    suppressions._refused(response, as_json, texts.CONTACT_PROBLEMS)
 
 
 def _request(

@@ -53,8 +53,13 @@ def _fail(message: str, *, kind: str, code: int, as_json: bool, **extra: Any) ->
     raise typer.Exit(code)
 
 
-def _refused(response: httpx.Response, as_json: bool) -> NoReturn:
-    """An error answer: the problem's code in Spanish, the server's detail kept."""
+def _refused(
+    response: httpx.Response,
+    as_json: bool,
+    problems: dict[str, str] = texts.SUPPRESSION_PROBLEMS,
+) -> NoReturn:
+    """An error answer: the problem's code in Spanish (``problems``), the server's detail
+    kept. The REST client commands (suppressions, contacts) share it."""
     try:
         problem = response.json()
         code, detail = str(problem["code"]), str(problem.get("detail") or "")
@@ -63,7 +68,7 @@ def _refused(response: httpx.Response, as_json: bool) -> NoReturn:
     if not code:
         message = texts.SUPPRESSIONS_BAD_ANSWER.format(status=response.status_code)
         _fail(message, kind="ProtocolError", code=EXIT_REFUSED, as_json=as_json)
-    headline = texts.SUPPRESSION_PROBLEMS.get(code, code)
+    headline = problems.get(code, code)
     message = f"{headline}: {detail}" if detail else headline
     _fail(
         message,
