@@ -634,3 +634,35 @@ contacts = Table(
     UniqueConstraint("list_id", "number"),
     sqlite_autoincrement=True,
 )
+
+# -- reports (0014): messages counted per UTC hour, rolled up in the background ----------
+
+#: Messages created in one UTC hour, per account, connector and status. Rolled up from
+#: ``messages`` by the delivering process (service/summaries.py); the reports page reads
+#: closed hours here and only the hours not rolled yet from the messages index.
+report_hours = Table(
+    "report_hours",
+    metadata,
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("account_id", BigInteger, primary_key=True),
+    #: ``messages.connector`` ("" for a message no connector has taken yet).
+    Column("connector", String(64), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("messages", Integer, nullable=False),
+    Column("segments", BigInteger, nullable=False),
+    Index(None, "account_id", "hour"),
+)
+
+#: One row: how far the roll-up has gone, and which process rolls (a lease: one runner).
+report_rollup = Table(
+    "report_rollup",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    #: Every hour before this one is in report_hours (NULL: nothing rolled yet).
+    Column("rolled_until", UtcDateTime, nullable=True),
+    #: When the recent days and the deep window were last rolled again.
+    Column("recent_at", UtcDateTime, nullable=True),
+    Column("deep_at", UtcDateTime, nullable=True),
+    Column("runner", String(64), nullable=True),
+    Column("held_until", UtcDateTime, nullable=True),
+)

@@ -1,0 +1,173 @@
+"""Statements of the reports: messages counted per UTC hour (``report_hours``), the same
+counts read live from the messages index for hours not rolled yet, and the roll-up's
+progress row with its lease (``report_rollup``: one runner across processes).
+
+Every read of ``messages`` here is a range of ``created_at`` (``ix_messages_created_at_
+status``, or ``ix_messages_account_id_created_at`` for one account), never a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+
+from centauro.store.tables import UtcDateTime, accounts, messages, report_hours, report_rollup
+
+#: What counts are grouped by (besides the status).
+Key = Literal["hour", "account", "connector"]
+ROLLUP = "hours"
+
+
+def _hour_of_created(conn: Connection) -> ColumnElement[Any]:
+    """``messages.created_at`` cut to its UTC hour, in the shape the store keeps times."""
+    created = messages.c.created_at
+    if conn.dialect.name == "sqlite":  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
+        hour = func.strftime("%Y-%m-%d %H:00:00.000000", created)
+    else:
+        hour = func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", created)))
+    return type_coerce(hour, UtcDateTime)
+
+
+def _columns(conn: Connection, live: bool) -> dict[str, ColumnElement[Any]]:
+    if live:
+        return {
+            "hour": _hour_of_created(conn),
+            "account": messages.c.account_id,
+            "connector": func.coalesce(messages.c.connector, ""),
+            "status": messages.c.status,
+            "messages": func.count(),
+            "segments": func.coalesce(func.sum(messages.c.segments), 0),
+            "time": messages.c.created_at,
+            "account_id": messages.c.account_id,
+        }
+    return {
+        "hour": report_hours.c.hour,
+        "account": report_hours.c.account_id,
+        "connector": report_hours.c.connector,
+        "status": report_hours.c.status,
+        "messages": func.sum(report_hours.c.messages),
+        "segments": func.sum(report_hours.c.segments),
+        "time": report_hours.c.hour,
+        "account_id": report_hours.c.account_id,
+    }
+
+
+def counts(
+    conn: Connection,
+    by: Sequence[Key],
+    since: datetime,
+    until: datetime,
+    *,
+    account_id: int | None = None,
+    live: bool = False,
+) -> list[tuple[Any, ...]]:
+    """``(*keys, status, messages, segments)`` of the messages created in [since, until),
+    grouped by ``by``: read from the summary, or (``live``) from the messages index."""
+    c = _columns(conn, live)
+    keys = [c[k].label(k) for k in by]
+    q = select(*keys, c["status"], c["messages"], c["segments"]).where(
+        c["time"] >= since, c["time"] < until
+    )
+    if account_id is not None:
+        q = q.where(c["account_id"] == account_id)
+    rows = conn.execute(q.group_by(*keys, c["status"]))
+    return [(*r[:-2], int(r[-2]), int(r[-1])) for r in rows]
+
+
+def replace_hours(
+    conn: Connection, since: datetime, until: datetime, rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Make the summary of [since, until) exactly ``rows`` (hour, account, connector,
+    status, messages, segments), as :func:`counts` read them live."""
+    conn.execute(
+        delete(report_hours).where(report_hours.c.hour >= since, report_hours.c.hour < until)
+    )
+    values = [
+        {
+            "hour": hour,
+            "account_id": account_id,
+            "connector": connector,
+            "status": status,
+            "messages": n,
+            "segments": segments,
+        }
+        for hour, account_id, connector, status, n, segments in rows
+    ]
+    if values:
+        conn.execute(insert(report_hours), values)
+
+
+def oldest_message(conn: Connection) -> datetime | None:
+    """When the oldest message was created (the first edge of the index)."""
+    found: datetime | None = conn.execute(select(func.min(messages.c.created_at))).scalar()
+    return found
+
+
+def account_names(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """``{id: (client_id, name)}`` of these accounts."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.client_id, accounts.c.name).where(
+            accounts.c.id.in_(wanted)
+        )
+    )
+    return {int(i): (str(client_id), str(name)) for i, client_id, name in rows}
+
+
+# -- the roll-up's progress and its lease ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    rolled_until: datetime | None
+    recent_at: datetime | None
+    deep_at: datetime | None
+    runner: str | None
+    held_until: datetime | None
+
+
+def rollup(conn: Connection) -> Rollup:
+    row = conn.execute(select(report_rollup).where(report_rollup.c.name == ROLLUP)).first()
+    if row is None:
+        return Rollup(None, None, None, None, None)
+    return Rollup(row.rolled_until, row.recent_at, row.deep_at, row.runner, row.held_until)
+
+
+def hold(conn: Connection, runner: str, now: datetime, until: datetime) -> bool:
+    """Take or renew the roll-up's lease until ``until``; False when another runner holds
+    it. The UPDATE locks the row to the end of the transaction, so the summary writes of
+    two processes never interleave."""
+    done = conn.execute(
+        update(report_rollup)
+        .where(
+            report_rollup.c.name == ROLLUP,
+            or_(
+                report_rollup.c.runner == runner,
+                report_rollup.c.runner.is_(None),
+                report_rollup.c.held_until < now,
+            ),
+        )
+        .values(runner=runner, held_until=until)
+    )
+    return done.rowcount == 1
+
+
+def advance(conn: Connection, **values: datetime) -> None:
+    """Record progress (``rolled_until``, ``recent_at``, ``deep_at``)."""
+    conn.execute(update(report_rollup).where(report_rollup.c.name == ROLLUP).values(**values))
