@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
+    cast,
     delete,
     func,
     insert,
@@ -59,8 +61,9 @@ def _columns(conn: Connection, live: bool) -> dict[str, ColumnElement[Any]]:
         "account": report_hours.c.account_id,
         "connector": report_hours.c.connector,
         "status": report_hours.c.status,
-        "messages": func.sum(report_hours.c.messages),
-        "segments": func.sum(report_hours.c.segments),
+        # as bigint: PostgreSQL sums a bigint as numeric (a Decimal in Python)
+        "messages": cast(func.sum(report_hours.c.messages), BigInteger),
+        "segments": cast(func.sum(report_hours.c.segments), BigInteger),
         "time": report_hours.c.hour,
         "account_id": report_hours.c.account_id,
     }
@@ -84,8 +87,7 @@ def counts(
     )
     if account_id is not None:
         q = q.where(c["account_id"] == account_id)
-    rows = conn.execute(q.group_by(*keys, c["status"]))
-    return [(*r[:-2], int(r[-2]), int(r[-1])) for r in rows]
+    return [tuple(r) for r in conn.execute(q.group_by(*keys, c["status"])).all()]
 
 
 def replace_hours(
