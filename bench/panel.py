@@ -316,7 +316,10 @@ def main() -> None:
         ]
         for name, panel, path in pages:
             found = times(panel, path, args.requests)
-            print(f"{name}: p50 {statistics.median(found):.0f} ms, p95 {p95(found):.0f} ms")
+            print(
+                f"{name}: p50 {statistics.median(found):.0f} ms, p95 {p95(found):.0f} ms"
+                f" (first {found[0]:.0f} ms, slowest of the rest {max(found[1:]):.0f} ms)"
+            )
         if args.polling:
             polling_comparison(server, operator, args.runs, args.gets)
         print(f"peak RSS of centauro serve: {server.peak_rss_mb():.0f} MB")

@@ -133,6 +133,18 @@ def test_days_follow_the_zone_asked_for(db: Database) -> None:
             assert {d: c.accepted for d, c in days if c.accepted} == {day: 1}
 
 
+def test_a_zone_with_summer_time_cuts_each_day_at_its_own_offset(db: Database) -> None:
+    new_york = zone("America/New_York")  # EST −5 until 2030-03-10 02:00, EDT −4 after
+    shop = _account(db)
+    _send(db, shop, datetime(2030, 3, 9, 5, 30, tzinfo=UTC))  # 9 March 00:30 EST
+    _send(db, shop, datetime(2030, 3, 11, 4, 30, tzinfo=UTC))  # 11 March 00:30 EDT
+    _roll_all(db, datetime(2030, 3, 11, 4, tzinfo=UTC))  # the last one stays live
+    with db.read() as conn:
+        p = summaries.period(date(2030, 3, 9), date(2030, 3, 11), new_york)
+        days = summaries.report(conn, p, new_york).days
+    assert [c.accepted for _, c in days] == [1, 0, 1]
+
+
 def test_a_half_hour_zone_starts_its_days_at_the_next_whole_utc_hour() -> None:
     kolkata = zone("Asia/Kolkata")  # +05:30
     p = summaries.period(date(2030, 3, 10), date(2030, 3, 10), kolkata)

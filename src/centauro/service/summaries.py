@@ -16,7 +16,8 @@ An hour older than :data:`DEEP` keeps the counts of its last roll.
 
 **A page view** reads the closed hours of its period from the summary and the hours not
 rolled yet (the current one, normally) live from the messages index: never a scan of the
-whole period. Local days are made of whole UTC hours: exact for Venezuela (−4) and
+whole period. Local days are made of whole UTC hours (grouped in SQL at the zone's offset,
+cut where summer time changes it): exact for Venezuela (−4) and
 Colombia (−5); in a zone with a half-hour offset a day starts at the first whole UTC hour
 after local midnight (00:30 at +05:30) and its first half hour counts in the day before.
 """
@@ -206,6 +207,24 @@ def _fold(rows: list[tuple[Any, ...]], key: Any) -> dict[Any, Counts]:
     return {k: tally(v) for k, v in grouped.items()}
 
 
+def _offsets(p: Period, zone: ZoneInfo) -> list[tuple[datetime, datetime, int]]:
+    """The period cut where the zone's UTC offset changes (summer time): ``(since,
+    until, offset in minutes)`` runs of whole hours; one run in Venezuela or Colombia."""
+
+    def minutes(at: datetime) -> int:
+        return int((at.astimezone(zone).utcoffset() or timedelta(0)).total_seconds() // 60)
+
+    runs: list[tuple[datetime, datetime, int]] = []
+    at = p.since
+    while at < p.until:
+        offset, end = minutes(at), at + HOUR
+        while end < p.until and minutes(end) == offset:
+            end += HOUR
+        runs.append((at, end, offset))
+        at = end
+    return runs
+
+
 def report(
     conn: Connection,
     p: Period,
@@ -219,21 +238,24 @@ def report(
     rolled = store.rollup(conn).rolled_until or p.since
     split = min(max(rolled, p.since), p.until)
 
-    def grouped(by: store.Key) -> list[tuple[Any, ...]]:
+    def grouped(by: store.Key, since: datetime, until: datetime, offset: int = 0) -> list[Any]:
+        """Rolled hours from the summary, the rest live from the index."""
         rows: list[tuple[Any, ...]] = []
-        if p.since < split:
-            rows += store.counts(conn, (by,), p.since, split, account_id=account_id)
-        if split < p.until:
-            rows += store.counts(conn, (by,), split, p.until, account_id=account_id, live=True)
+        for a, b, live in ((since, min(split, until), False), (max(split, since), until, True)):
+            if a < b:
+                rows += store.counts(
+                    conn, (by,), a, b, account_id=account_id, live=live, offset_minutes=offset
+                )
         return rows
 
-    per_day = _fold(grouped("hour"), lambda hour: hour.astimezone(zone).date())
+    day_rows = [row for a, b, offset in _offsets(p, zone) for row in grouped("day", a, b, offset)]
+    per_day = _fold(day_rows, date.fromisoformat)
     days = [(d, per_day.get(d, Counts())) for d in p.days]
     if only_days:
         return Report(p, days, [], [], split)
-    per_account = _fold(grouped("account"), int)
+    per_account = _fold(grouped("account", p.since, p.until), int)
     names = store.account_names(conn, per_account)
     lines = [AccountLine(i, *names.get(i, (str(i), "")), counts=c) for i, c in per_account.items()]
     lines.sort(key=lambda line: (-line.counts.accepted, line.name, line.client_id))
-    connectors = sorted(_fold(grouped("connector"), str).items())
+    connectors = sorted(_fold(grouped("connector", p.since, p.until), str).items())
     return Report(p, days, lines, connectors, split)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -29,8 +30,9 @@ from sqlalchemy import (
 
 from centauro.store.tables import UtcDateTime, accounts, messages, report_hours, report_rollup
 
-#: What counts are grouped by (besides the status).
-Key = Literal["hour", "account", "connector"]
+#: What counts are grouped by (besides the status). "day": the local day ("YYYY-MM-DD")
+#: in which the UTC hour begins, at a fixed offset from UTC.
+Key = Literal["hour", "day", "account", "connector"]
 ROLLUP = "hours"
 
 
@@ -44,10 +46,19 @@ def _hour_of_created(conn: Connection) -> ColumnElement[Any]:
     return type_coerce(hour, UtcDateTime)
 
 
-def _columns(conn: Connection, live: bool) -> dict[str, ColumnElement[Any]]:
+def _day_of(conn: Connection, hour: ColumnElement[Any], offset_minutes: int) -> Any:
+    """The date (text) of ``hour`` moved by a fixed offset."""
+    if conn.dialect.name == "sqlite":
+        return func.date(hour, f"{offset_minutes:+d} minutes")
+    shifted = hour + literal_column(f"interval '{int(offset_minutes)} minutes'")
+    return func.to_char(func.timezone("UTC", shifted), "YYYY-MM-DD")
+
+
+def _columns(conn: Connection, live: bool, offset: int) -> dict[str, ColumnElement[Any]]:
     if live:
         return {
             "hour": _hour_of_created(conn),
+            "day": _day_of(conn, _hour_of_created(conn), offset),
             "account": messages.c.account_id,
             "connector": func.coalesce(messages.c.connector, ""),
             "status": messages.c.status,
@@ -58,6 +69,7 @@ def _columns(conn: Connection, live: bool) -> dict[str, ColumnElement[Any]]:
         }
     return {
         "hour": report_hours.c.hour,
+        "day": _day_of(conn, report_hours.c.hour, offset),
         "account": report_hours.c.account_id,
         "connector": report_hours.c.connector,
         "status": report_hours.c.status,
@@ -77,10 +89,12 @@ def counts(
     *,
     account_id: int | None = None,
     live: bool = False,
+    offset_minutes: int = 0,
 ) -> list[tuple[Any, ...]]:
     """``(*keys, status, messages, segments)`` of the messages created in [since, until),
-    grouped by ``by``: read from the summary, or (``live``) from the messages index."""
-    c = _columns(conn, live)
+    grouped by ``by``: read from the summary, or (``live``) from the messages index;
+    ``offset_minutes``: the local days' offset from UTC (for "day")."""
+    c = _columns(conn, live, offset_minutes)
     keys = [c[k].label(k) for k in by]
     q = select(*keys, c["status"], c["messages"], c["segments"]).where(
         c["time"] >= since, c["time"] < until
