@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from centauro.service import messages as message_service
+from centauro.store import summaries as summary_store
 from tests.support.panel import Panel, csrf_of, ready_user, report_csv, report_row, shown
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
@@ -337,7 +338,10 @@ def test_reports_count_per_account_and_connector_and_link_to_the_search(
         gw.wait_for_status(mid, {"delivered"}, timeout=20)
     with gw.db.read() as conn:
         connector = message_service.get(conn, ids[0]).connector
+        rolled = summary_store.rollup(conn)
     assert connector
+    assert rolled.runner  # the serving process rolls the summaries up
+    assert rolled.rolled_until is not None
 
     view = op.get("/panel/reports")
     assert view.status_code == 200

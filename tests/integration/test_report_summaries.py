@@ -4,9 +4,11 @@ runner at a time; and every read a range of an index."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from centauro.delivery.rollup import ReportRollup
 from centauro.domain.models import Account
 from centauro.domain.states import MessageState
 from centauro.service import accounts, outcomes, submit, summaries
@@ -206,3 +208,44 @@ def test_report_queries_are_ranges_of_indexes(db: Database) -> None:
         found = plan(db, statement, params, seqscan=False)
         for scan in ("SCAN messages", "SCAN report_hours", "Seq Scan"):
             assert scan not in found, found
+
+
+def _runner(db: Database, name: str, clock: list[datetime]) -> ReportRollup:
+    """The server's roll-up loop on this store, reads and writes run inline."""
+
+    async def read(fn: Any) -> Any:
+        with db.read() as conn:
+            return fn(conn)
+
+    async def write(fn: Any) -> Any:
+        with db.begin() as conn:
+            return fn(conn)
+
+    return ReportRollup(read, write, runner=name, clock=lambda: clock[0])
+
+
+def test_two_processes_loops_roll_up_once_and_the_second_takes_over(db: Database) -> None:
+    shop = _account(db)
+    _send(db, shop, T0 - timedelta(days=2))
+    clock = [T0]
+    first, second = _runner(db, "first", clock), _runner(db, "second", clock)
+
+    async def rounds() -> None:
+        assert await first.round()  # behind: two days to catch up, a day per step
+        assert not await second.round()  # the lease is the first's: nothing rolled
+        with db.read() as conn:
+            assert store.rollup(conn).runner == "first"
+        while await first.round():
+            pass
+        clock[0] = T0 + timedelta(minutes=1)
+        assert not await second.round()
+        clock[0] = T0 + timedelta(minutes=10)  # the first stopped renewing 9 minutes ago
+        assert not await second.round()  # took over (nothing new to catch up)
+
+    asyncio.run(rounds())
+    with db.read() as conn:
+        state = store.rollup(conn)
+    assert state.runner == "second"
+    assert state.rolled_until == datetime(2030, 3, 10, 15, tzinfo=UTC)
+    day = (T0 - timedelta(days=2)).astimezone(CARACAS).date()
+    assert _report(db, day, day).days[0][1].accepted == 1
