@@ -299,6 +299,8 @@ def test_odd_input_anywhere_is_answered_in_a_page_never_a_500(gw: Gateway, op: P
         op.get("/panel/messages", params={"desde": nul, "hasta": "2026-01-01\x00"}),
         op.get("/panel/messages.csv", params={"cuenta": nul}),
         op.get("/panel/reports", params={"desde": nul, "hasta": "2026-02-30"}),
+        op.get("/panel/reports", params={"desde": "9999-12-25", "hasta": "9999-12-31"}),
+        op.get("/panel/messages", params={"desde": "0001-01-01", "hasta": "9999-12-31"}),
         op.get("/panel/reports.csv", params={"by": nul, "desde": nul}),
         op.get("/panel/messages/1%00"),
         op.get("/panel/set-password/x%00y"),
