@@ -18,7 +18,7 @@
    dashboard every second, interleaved, medians of ``--runs``.
 
 Usage: python bench/panel.py [--db URL] [--messages 1000000] [--requests 20] [--polling]
-       [--explain]
+       [--explain] [--accounts 2]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from tests.support.plans import captured, plan
 
 from bench.common import Server, median_report, start_server
 from bench.loadgen import run_load
-from centauro.service import summaries
+from centauro.service import accounts, summaries
 from centauro.store import summaries as summary_store
 from centauro.store.engine import Database, open_database
 from centauro.web.format import zone
@@ -145,7 +145,7 @@ def summary_against_index(db: Database, runs: int, explain: bool) -> None:
     def from_index() -> None:
         with db.read() as conn:
             for by in ("hour", "account", "connector"):
-                summary_store.counts(conn, (by,), p.since, p.until, live=True)
+                summary_store.counts(conn, (by,), p.since, p.until, source="messages")
 
     found: dict[str, list[float]] = {"summary": [], "index": []}
     for _ in range(runs):
@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--polling", action="store_true")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--accounts", type=int, default=2, help="accounts the messages spread over")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--gets", type=int, default=10_000)
     args = parser.parse_args()
@@ -256,6 +257,9 @@ def main() -> None:
         customer = server.cli("accounts", "create", "cliente", "--credits", "10", "--json")
         customer_id = __import__("json").loads(customer)["client_id"]
         db = open_database(server.env["CENTAURO_DATABASE_URL"])
+        with db.begin() as conn:  # more accounts than the bench's two, if asked
+            for n in range(args.accounts - 2):
+                accounts.create(conn, name=f"extra {n}", credits=0, now=datetime.now(UTC))
         with db.read_engine.connect() as conn:
             ids = [
                 int(i) for i in conn.execute(text("SELECT id FROM accounts ORDER BY id")).scalars()

@@ -111,6 +111,8 @@ def test_a_late_receipt_reaches_the_summary_when_its_hour_is_rolled_again(db: Da
     _roll_all(db, T0)
     day = sent_at.astimezone(CARACAS).date()
     assert _report(db, day, day).days[0][1].pending == 1
+    [line] = _report(db, day - timedelta(days=1), day + timedelta(days=1)).accounts
+    assert line.counts.pending == 1
 
     _final(db, message, MessageState.DELIVERED, T0 + timedelta(minutes=1))  # 30 h late
     with db.begin() as conn:  # a minute later: only the last hours are rolled again
@@ -122,6 +124,9 @@ def test_a_late_receipt_reaches_the_summary_when_its_hour_is_rolled_again(db: Da
         summaries.roll(conn, now=T0 + summaries.DAYS_EVERY)
     counts = _report(db, day, day).days[0][1]
     assert (counts.pending, counts.delivered) == (0, 1)
+    # the account table reads that whole UTC day from report_days: re-derived too
+    [line] = _report(db, day - timedelta(days=1), day + timedelta(days=1)).accounts
+    assert (line.counts.pending, line.counts.delivered) == (0, 1)
 
 
 def test_days_follow_the_zone_asked_for(db: Database) -> None:
@@ -200,13 +205,15 @@ def test_report_queries_are_ranges_of_indexes(db: Database) -> None:
     for n in range(30):
         _send(db, shop, T0 - timedelta(hours=n * 5))
     _roll_all(db, T0 - timedelta(hours=2))  # the last two hours stay live
-    with captured(db, "messages", "report_hours") as seen:
+    with captured(db, "messages", "report_hours", "report_days", "report_totals") as seen:
         _report(db, date(2030, 2, 1), date(2030, 3, 10))
         _report(db, date(2030, 2, 1), date(2030, 3, 10), account_id=shop.id, only_days=True)
-    assert len(seen) == 8  # 3 groupings × (summary + live), then one account's 2
+    # per day: totals + live; per account and per connector: edge hours, whole days,
+    # edge hours, live; then one account's days: its hours + live
+    assert len(seen) == 2 + 4 + 4 + 2
     for statement, params in seen:
         found = plan(db, statement, params, seqscan=False)
-        for scan in ("SCAN messages", "SCAN report_hours", "Seq Scan"):
+        for scan in ("SCAN messages", "SCAN report_", "Seq Scan"):
             assert scan not in found, found
 
 

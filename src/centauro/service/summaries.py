@@ -2,7 +2,10 @@
 summaries, and the roll-up that keeps those summaries.
 
 **The summary.** ``report_hours`` counts the messages created in each UTC hour by
-account, connector and status (segments too). The delivering process rolls it up in the
+account, connector and status (segments too); ``report_days`` (per UTC day) and
+``report_totals`` (per hour, every account) are derived from it in the same write, so
+the account and connector tables read whole days and the operator's per-day table reads
+one row per hour and status, however many accounts. The delivering process rolls it up in the
 background (delivery/rollup.py): each new closed hour once, then again while its
 messages may still change state — a late receipt, an expiry, a scheduled message sent:
 
@@ -48,6 +51,15 @@ MAX_DAYS = 92
 
 def floor_hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(at: datetime) -> datetime:
+    return floor_hour(at).replace(hour=0)
+
+
+def ceil_day(at: datetime) -> datetime:
+    floor = floor_day(at)
+    return floor if floor == at else floor + timedelta(days=1)
 
 
 def ceil_hour(at: datetime) -> datetime:
@@ -108,7 +120,9 @@ def plan(conn: Connection, *, now: datetime) -> Plan:
 
 def read_step(conn: Connection, step: Step) -> list[tuple[Any, ...]]:
     """The step's hours counted from the messages index (a read snapshot)."""
-    return store.counts(conn, ("hour", "account", "connector"), step.since, step.until, live=True)
+    return store.counts(
+        conn, ("hour", "account", "connector"), step.since, step.until, source="messages"
+    )
 
 
 def hold(conn: Connection, runner: str, *, now: datetime, hold_for: timedelta) -> bool:
@@ -130,6 +144,7 @@ def write_step(
     if not store.hold(conn, runner, now, now + hold_for):
         return False
     store.replace_hours(conn, step.since, step.until, rows)
+    store.derive(conn, step.since, step.until, (floor_day(step.since), ceil_day(step.until)))
     if step.advance:
         store.advance(conn, **step.advance)
     return True
@@ -238,24 +253,48 @@ def report(
     rolled = store.rollup(conn).rolled_until or p.since
     split = min(max(rolled, p.since), p.until)
 
-    def grouped(by: store.Key, since: datetime, until: datetime, offset: int = 0) -> list[Any]:
-        """Rolled hours from the summary, the rest live from the index."""
-        rows: list[tuple[Any, ...]] = []
-        for a, b, live in ((since, min(split, until), False), (max(split, since), until, True)):
-            if a < b:
-                rows += store.counts(
-                    conn, (by,), a, b, account_id=account_id, live=live, offset_minutes=offset
-                )
-        return rows
+    def grouped(
+        by: store.Key,
+        since: datetime,
+        until: datetime,
+        offset: int = 0,
+        summary: store.Source = "hours",
+    ) -> list[Any]:
+        """Rolled hours from ``summary``, the rest live from the index."""
+        return [
+            row
+            for a, b, source in (
+                (since, min(split, until), summary),
+                (max(split, since), until, "messages"),
+            )
+            if a < b
+            for row in store.counts(
+                conn, (by,), a, b, account_id=account_id, source=source, offset_minutes=offset
+            )
+        ]
 
-    day_rows = [row for a, b, offset in _offsets(p, zone) for row in grouped("day", a, b, offset)]
+    def by_days(by: store.Key) -> list[Any]:
+        """Whole UTC days of the rolled part from report_days, its edges from the hours."""
+        first, last = ceil_day(p.since), floor_day(split)
+        if last <= first:
+            return grouped(by, p.since, p.until)
+        return (
+            grouped(by, p.since, first)
+            + store.counts(conn, (by,), first, last, account_id=account_id, source="days")
+            + grouped(by, last, p.until)
+        )
+
+    totals: store.Source = "hours" if account_id is not None else "totals"
+    day_rows = [
+        row for a, b, offset in _offsets(p, zone) for row in grouped("day", a, b, offset, totals)
+    ]
     per_day = _fold(day_rows, date.fromisoformat)
     days = [(d, per_day.get(d, Counts())) for d in p.days]
     if only_days:
         return Report(p, days, [], [], split)
-    per_account = _fold(grouped("account", p.since, p.until), int)
+    per_account = _fold(by_days("account"), int)
     names = store.account_names(conn, per_account)
     lines = [AccountLine(i, *names.get(i, (str(i), "")), counts=c) for i, c in per_account.items()]
     lines.sort(key=lambda line: (-line.counts.accepted, line.name, line.client_id))
-    connectors = sorted(_fold(grouped("connector", p.since, p.until), str).items())
+    connectors = sorted(_fold(by_days("connector"), str).items())
     return Report(p, days, lines, connectors, split)

@@ -28,11 +28,22 @@ from sqlalchemy import (
     update,
 )
 
-from centauro.store.tables import UtcDateTime, accounts, messages, report_hours, report_rollup
+from centauro.store.tables import (
+    UtcDateTime,
+    accounts,
+    messages,
+    report_days,
+    report_hours,
+    report_rollup,
+    report_totals,
+)
 
 #: What counts are grouped by (besides the status). "day": the local day ("YYYY-MM-DD")
 #: in which the UTC hour begins, at a fixed offset from UTC.
 Key = Literal["hour", "day", "account", "connector"]
+#: Where counts are read: "hours" (report_hours), "days" (report_days, whole UTC days),
+#: "totals" (report_totals, every account), "messages" (the index: hours not rolled yet).
+Source = Literal["hours", "days", "totals", "messages"]
 ROLLUP = "hours"
 
 
@@ -54,8 +65,17 @@ def _day_of(conn: Connection, hour: ColumnElement[Any], offset_minutes: int) -> 
     return func.to_char(func.timezone("UTC", shifted), "YYYY-MM-DD")
 
 
-def _columns(conn: Connection, live: bool, offset: int) -> dict[str, ColumnElement[Any]]:
-    if live:
+def _sums(table: Any) -> dict[str, ColumnElement[Any]]:
+    # as bigint: PostgreSQL sums a bigint as numeric (a Decimal in Python)
+    return {
+        "status": table.c.status,
+        "messages": cast(func.sum(table.c.messages), BigInteger),
+        "segments": cast(func.sum(table.c.segments), BigInteger),
+    }
+
+
+def _columns(conn: Connection, source: Source, offset: int) -> dict[str, ColumnElement[Any]]:
+    if source == "messages":
         return {
             "hour": _hour_of_created(conn),
             "day": _day_of(conn, _hour_of_created(conn), offset),
@@ -67,17 +87,32 @@ def _columns(conn: Connection, live: bool, offset: int) -> dict[str, ColumnEleme
             "time": messages.c.created_at,
             "account_id": messages.c.account_id,
         }
+    if source == "totals":  # every account: no account or connector to group by
+        t = report_totals
+        return {
+            "hour": t.c.hour,
+            "day": _day_of(conn, t.c.hour, offset),
+            "time": t.c.hour,
+            **_sums(t),
+        }
+    if source == "days":  # whole UTC days: no hours to group by
+        d = report_days
+        return {
+            "account": d.c.account_id,
+            "connector": d.c.connector,
+            "time": d.c.day,
+            "account_id": d.c.account_id,
+            **_sums(d),
+        }
+    h = report_hours
     return {
-        "hour": report_hours.c.hour,
-        "day": _day_of(conn, report_hours.c.hour, offset),
-        "account": report_hours.c.account_id,
-        "connector": report_hours.c.connector,
-        "status": report_hours.c.status,
-        # as bigint: PostgreSQL sums a bigint as numeric (a Decimal in Python)
-        "messages": cast(func.sum(report_hours.c.messages), BigInteger),
-        "segments": cast(func.sum(report_hours.c.segments), BigInteger),
-        "time": report_hours.c.hour,
-        "account_id": report_hours.c.account_id,
+        "hour": h.c.hour,
+        "day": _day_of(conn, h.c.hour, offset),
+        "account": h.c.account_id,
+        "connector": h.c.connector,
+        "time": h.c.hour,
+        "account_id": h.c.account_id,
+        **_sums(h),
     }
 
 
@@ -88,13 +123,13 @@ def counts(
     until: datetime,
     *,
     account_id: int | None = None,
-    live: bool = False,
+    source: Source = "hours",
     offset_minutes: int = 0,
 ) -> list[tuple[Any, ...]]:
     """``(*keys, status, messages, segments)`` of the messages created in [since, until),
-    grouped by ``by``: read from the summary, or (``live``) from the messages index;
+    grouped by ``by``, read from ``source``: a summary, or the messages index itself;
     ``offset_minutes``: the local days' offset from UTC (for "day")."""
-    c = _columns(conn, live, offset_minutes)
+    c = _columns(conn, source, offset_minutes)
     keys = [c[k].label(k) for k in by]
     q = select(*keys, c["status"], c["messages"], c["segments"]).where(
         c["time"] >= since, c["time"] < until
@@ -125,6 +160,47 @@ def replace_hours(
     ]
     if values:
         conn.execute(insert(report_hours), values)
+
+
+def _day_start(conn: Connection, hour: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The UTC midnight that begins ``hour``'s day, in the shape the store keeps times."""
+    if conn.dialect.name == "sqlite":
+        day = func.strftime("%Y-%m-%d 00:00:00.000000", hour)
+    else:
+        day = func.timezone("UTC", func.date_trunc("day", func.timezone("UTC", hour)))
+    return type_coerce(day, UtcDateTime)
+
+
+def derive(
+    conn: Connection, since: datetime, until: datetime, days: tuple[datetime, datetime]
+) -> None:
+    """Make ``report_totals`` of [since, until) and ``report_days`` of the UTC days
+    ``days`` (the whole days that hold those hours) agree with ``report_hours``."""
+    h = report_hours
+    in_hours = (h.c.hour >= since, h.c.hour < until)
+    conn.execute(
+        delete(report_totals).where(report_totals.c.hour >= since, report_totals.c.hour < until)
+    )
+    sums = _sums(h)
+    conn.execute(
+        insert(report_totals).from_select(
+            ["hour", "status", "messages", "segments"],
+            select(h.c.hour, sums["status"], sums["messages"], sums["segments"])
+            .where(*in_hours)
+            .group_by(h.c.hour, h.c.status),
+        )
+    )
+    first, last = days
+    conn.execute(delete(report_days).where(report_days.c.day >= first, report_days.c.day < last))
+    day = _day_start(conn, h.c.hour)
+    conn.execute(
+        insert(report_days).from_select(
+            ["day", "account_id", "connector", "status", "messages", "segments"],
+            select(day, h.c.account_id, h.c.connector, *sums.values())
+            .where(h.c.hour >= first, h.c.hour < last)
+            .group_by(day, h.c.account_id, h.c.connector, h.c.status),
+        )
+    )
 
 
 def oldest_message(conn: Connection) -> datetime | None:
