@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from centauro.domain.states import MessageState
 from centauro.service import accounts, outcomes, submit
 from centauro.store import messages as message_store
-from centauro.store import migrate, outbox
-from centauro.store.engine import Database, open_database
-from tests.support.stores import store_url
+from centauro.store import outbox
+from centauro.store.engine import Database
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -204,44 +202,3 @@ def test_a_carrier_id_reused_later_reaches_the_message_still_waiting(db: Databas
     assert unmatched == []
     assert _status(db, ids[0]) is MessageState.DELIVERED
     assert _status(db, ids[1]) is MessageState.UNDELIVERED
-
-
-def test_a_claim_planned_on_an_empty_queue_stays_fast_when_a_campaign_lands(
-    tmp_path: Path,
-) -> None:
-    """PostgreSQL: a dispatcher that polled an empty queue (its claim ran more than five
-    times on one connection, after the table was analysed empty) meets 20,000 due
-    messages. The claim must take the oldest in one pass; the old form of the statement
-    (``id IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)``) was planned then as a semi-join
-    that re-ran the locking sub-select for every row, and went past the timeout."""
-    with store_url("postgresql", tmp_path) as url:
-        database = open_database(url)
-        try:
-            migrate.upgrade(database)
-            with database.begin() as conn:
-                account = accounts.create(conn, name="Campaña", credits=0, now=T0).account
-                conn.exec_driver_sql("ANALYZE messages")
-            with database.write_engine.connect() as conn:
-                for _ in range(20):  # prepared by psycopg after 5 runs; generic plan after 5 more
-                    assert outbox.claim(conn, now=T0, lease_until=T0, limit=64) == []
-                    conn.commit()
-                conn.exec_driver_sql(
-                    "INSERT INTO messages (account_id, recipient, text, encoding, segments,"
-                    " cost, status, source, due_at, created_at, updated_at)"
-                    " SELECT %(account)s, '58414' || lpad(g::text, 7, '0'), 'Hola', 'gsm7',"
-                    " 1, 1, 'queued', 'test', %(t0)s, %(t0)s, %(t0)s"
-                    " FROM generate_series(1, 20000) AS g",
-                    {"account": account.id, "t0": T0},
-                )
-                conn.commit()
-                conn.exec_driver_sql("SET statement_timeout = '30s'")
-                claimed = outbox.claim(
-                    conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=64
-                )
-                conn.commit()
-                first = conn.exec_driver_sql(
-                    "SELECT id FROM messages ORDER BY id LIMIT 64"
-                ).scalars()
-                assert [m.id for m in claimed] == list(first)
-        finally:
-            database.dispose()

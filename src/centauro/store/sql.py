@@ -86,11 +86,17 @@ def fetchone_later(
     return first_row
 
 
-def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
-    """Run one statement; return the number of rows it changed."""
+def execute(
+    conn: Connection, sql: str, params: Params | None = None, *, planned_each_time: bool = False
+) -> int:
+    """Run one statement; return the number of rows it changed. ``planned_each_time``:
+    as for :func:`fetchall`."""
     cursor = _cursor(conn)
     try:
-        cursor.execute(_text(conn, sql), params or {})
+        if planned_each_time and conn.dialect.name == "postgresql":
+            cursor.execute(_text(conn, sql), params or {}, prepare=False)
+        else:
+            cursor.execute(_text(conn, sql), params or {})
         return int(cursor.rowcount)
     finally:
         cursor.close()
