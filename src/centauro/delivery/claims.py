@@ -88,6 +88,7 @@ class ClaimLoop(Generic[Item, Result]):
         self._results: list[tuple[Item, Result]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()
+        self._recording_tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._tasks = [
@@ -130,13 +131,13 @@ class ClaimLoop(Generic[Item, Result]):
             for task in hung:
                 task.cancel()
             await asyncio.wait(hung, timeout=UNWIND_SECONDS)
+        if record_loop is not None:
+            await _cancel(record_loop)
         try:
             await self._record_pending()
         except Exception:
             # The leases bring these items back; nothing is lost.
             log.exception("claim_record_failed", extra={"action": "claim_record_failed"})
-        if record_loop is not None:
-            await _cancel(record_loop)
 
     # -- claiming -----------------------------------------------------------------------
 
@@ -193,23 +194,38 @@ class ClaimLoop(Generic[Item, Result]):
     # -- recording ----------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
+        """Hand each wake-up's results to the writer at once, without waiting for the
+        previous record's commit: records queued together share a commit anyway, and a
+        result queued late would let the receipt that follows its submit reach the store
+        first (unmatched: kept and matched again later, three writes instead of one)."""
         while True:
             await self._done.wait()
             self._done.clear()
-            try:
-                await self._record_pending()
-            except Exception:
-                # The leases bring these items back; nothing is lost.
-                log.exception(
-                    "claim_record_failed",
-                    extra={"action": "claim_record_failed", "loop": self.name},
-                )
-                await asyncio.sleep(0.5)
+            results, self._results = self._results, []
+            if results:
+                task = asyncio.create_task(self._record_logged(results))
+                self._recording_tasks.add(task)
+                task.add_done_callback(self._recording_tasks.discard)
+
+    async def _record_logged(self, results: list[tuple[Item, Result]]) -> None:
+        try:
+            await self._record_results(results)
+        except Exception:
+            # The leases bring these items back; nothing is lost.
+            log.exception(
+                "claim_record_failed",
+                extra={"action": "claim_record_failed", "loop": self.name},
+            )
 
     async def _record_pending(self) -> None:
+        """At stop: wait for the records under way, then record what is left."""
+        if self._recording_tasks:
+            await asyncio.wait(self._recording_tasks, timeout=self._stop_timeout)
         results, self._results = self._results, []
-        if not results:
-            return
+        if results:
+            await self._record_results(results)
+
+    async def _record_results(self, results: list[tuple[Item, Result]]) -> None:
         self._recording += len(results)
         self._room.set()  # claim now: the claim can share this record's commit
         try:
