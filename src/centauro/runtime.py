@@ -169,6 +169,7 @@ class Gateway:
             supervisor.candidates,
             batch=s.dispatch_batch,
             capacity=supervisor.capacity,
+            prefetch=supervisor.capacity,  # the next window claimed while this one is out
             lease=timedelta(seconds=s.lease_seconds),
             worker_id=presence.worker_id,
             on_recorded=inbox.sent_recorded,

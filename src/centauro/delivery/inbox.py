@@ -42,6 +42,10 @@ PENDING_PATIENCE = timedelta(hours=1)
 RETRY_PENDING_EVERY = 2.0  #: seconds between two tries of the pending receipts
 PENDING_BATCH = 5_000
 SWEEP_EVERY = 1.0  #: seconds between two looks at the parts of concatenated MO
+#: Receipts run after the other jobs of their writer batch: a carrier sends a receipt
+#: right after its submit_sm_resp, so the record of that submit is often in the same
+#: batch, and applied first it lets the receipt match instead of waiting as pending.
+AFTER_RECORDS = 2**62
 
 
 class BufferedInbox:
@@ -144,7 +148,7 @@ class BufferedInbox:
             return len(unmatched), outcomes.label_accounts(conn, tally)
 
         try:
-            kept, tally = await self._writer.run(job)
+            kept, tally = await self._writer.run(job, order=AFTER_RECORDS)
         except Exception as exc:
             _settle(waiting, exc)  # the connectors NAK; the carrier sends them again
             raise
