@@ -57,8 +57,11 @@ class BufferedInbox:
         *,
         reassembly: timedelta = timedelta(seconds=300),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_stored: Callable[[], None] = lambda: None,
     ) -> None:
         self._writer = writer
+        #: Called after receipts or MO were committed: customers' deliver_sm may be due.
+        self._on_stored = on_stored
         self._reassembly = reassembly
         self._clock = clock
         self._receipts: list[Receipt] = []
@@ -153,6 +156,8 @@ class BufferedInbox:
             _settle(waiting, exc)  # the connectors NAK; the carrier sends them again
             raise
         _settle(waiting, None)
+        if kept < len(receipts) or messages:
+            self._on_stored()
         tally.publish()
         self.applied += len(receipts) - kept
         self.kept += kept
@@ -178,6 +183,7 @@ class BufferedInbox:
             functools.partial(inbound.reassemble, now=self._clock(), wait=self._reassembly)
         )
         if stored:
+            self._on_stored()
             log.info("mo_reassembled", extra={"action": "mo_reassembled", "messages": stored})
         return stored
 
@@ -220,6 +226,8 @@ class BufferedInbox:
             return len(done) - expired, expired, outcomes.label_accounts(conn, tally)
 
         applied, expired, tally = await self._writer.run(job)
+        if applied:
+            self._on_stored()
         tally.publish()
         self.applied += applied
         self.dropped += expired
