@@ -21,6 +21,7 @@ servers. Separate processes on distinct ports (no load balancer in between).
 Load is spread over 8 accounts (many customers), then over 1 (one account's sends all
 charge one balance row, so they queue on its lock): `--accounts 8,1`.
 Usage: python bench/scaling.py [--db postgresql://…/test] [--runs 3] [--n 6000] [--accounts 8,1]
+                               [--workers 1]   (each serve one process, as the issue counts them)
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ from bench.loadgen import LoadResult, run_load
 OK = b'"status":"200"'
 WINDOW = 64
 PREFIXES = ("0412", "0414", "0424", "0416")  #: Venezuelan mobile prefixes
+#: ``serve --workers`` of each process (``--workers``; 0: serve's default, one per CPU).
+SERVE_WORKERS = 0
 
 
 class Cluster:
@@ -68,6 +71,7 @@ class Cluster:
             "CENTAURO_DATABASE_URL": url,
             "CENTAURO_LOG_LEVEL": "WARNING",
             "CENTAURO_RATE_LIMIT": "0",
+            "CENTAURO_WORKERS": str(SERVE_WORKERS),
         }
         self.ports = [free_port() for _ in range(count)]
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
@@ -343,9 +347,17 @@ def main() -> None:
     parser.add_argument("--counts", default="1,2,4")
     parser.add_argument("--no-failover", action="store_true")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve --workers of each process (0: its default, one per CPU; 1: one process)",
+    )
+    parser.add_argument(
         "--accounts", default="8,1", help="accounts the load is spread over (one set per value)"
     )
     args = parser.parse_args()
+    global SERVE_WORKERS  # noqa: PLW0603 - one setting for the whole run
+    SERVE_WORKERS = args.workers
     counts = [int(c) for c in args.counts.split(",")]
     account_sets = [int(a) for a in args.accounts.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="centauro-scaling-"))

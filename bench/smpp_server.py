@@ -212,6 +212,9 @@ def main() -> None:
             if any(c["name"] == "sim" and c["state"] == "up" for c in status["connectors"]):
                 break
             time.sleep(0.2)
+        # The delivering process reads routes every CENTAURO_RELOAD_SECONDS (2 s): before
+        # that, an SMPP server in that process refuses every submit_sm as unroutable.
+        time.sleep(3.0)
         db = sqlite3.connect(f"file:{server.workdir / 'bench.sqlite3'}?mode=ro", uri=True)
         asyncio.run(smpp_run(smpp_port, login["system_id"], login["password"], 1000, args.window))
         run_once(server, db, 9, 1000, args.window)  # warm-up of both doors

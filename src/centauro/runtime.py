@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -33,7 +33,7 @@ from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.delivery.webhooks import WebhookSender, sender_for
 from centauro.domain.errors import Unavailable
-from centauro.service import carriers
+from centauro.service import carriers, smpp
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
 from centauro.store.writer import Writer
@@ -58,11 +58,16 @@ class Siblings:
     delivering worker is alone among dispatchers). ``wake_write``: a non-blocking pipe to
     the delivering worker, written when this one queued messages; ``wake_read``: its read
     end, in the delivering worker (woken at once rather than at its next poll).
+    ``deliveries_write``: a second pipe, from the delivering worker to the worker that runs
+    the SMPP server, written when receipts or MO were stored (customers' deliver_sm may
+    be due); ``deliveries_read``: its read end, in the SMPP server's worker.
     """
 
     lock_held: bool = False
     wake_write: int | None = None
     wake_read: int | None = None
+    deliveries_write: int | None = None
+    deliveries_read: int | None = None
 
 
 class Gateway:
@@ -94,6 +99,9 @@ class Gateway:
         self.reports: dict[str, Callable[[], object]] = {}
         #: Who this process is, as ``owner`` in connector status (host, pid).
         self.owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        #: Called when receipts or MO were stored for customers (the SMPP server's pump
+        #: registers its wake-up): see :meth:`deliveries_stored`.
+        self.delivery_listeners: list[Callable[[], None]] = []
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -125,6 +133,8 @@ class Gateway:
         writer = self.writer = Writer(db.write_engine)
         writer.start()
         push_stop(stack, "writer", lambda: anyio.to_thread.run_sync(writer.stop))
+        if self.siblings.deliveries_read is not None:
+            self._listen(self.siblings.deliveries_read, self._deliveries_here, stack)
         if not s.delivers:  # --role api: the doors only, never a bind
             return
         # SQLite: this process (or the parent of its workers) holds the file's lock, so
@@ -140,7 +150,9 @@ class Gateway:
         await presence.start()
         push_stop(stack, "presence", presence.stop)
         inbox = self.inbox = BufferedInbox(
-            writer, reassembly=timedelta(seconds=s.mo_reassembly_seconds)
+            writer,
+            reassembly=timedelta(seconds=s.mo_reassembly_seconds),
+            on_stored=self.deliveries_stored,
         )
         inbox.start()
         push_stop(stack, "inbox", inbox.stop)
@@ -170,14 +182,15 @@ class Gateway:
             supervisor.candidates,
             batch=s.dispatch_batch,
             capacity=supervisor.capacity,
+            prefetch=supervisor.capacity,  # the next window claimed while this one is out
             lease=timedelta(seconds=s.lease_seconds),
             worker_id=presence.worker_id,
             on_recorded=inbox.sent_recorded,
         )
         dispatcher.start()
         push_stop(stack, "dispatcher", dispatcher.stop)
-        if self.siblings.wake_read is not None:
-            self._listen_for_siblings(self.siblings.wake_read, dispatcher, stack)
+        if self.siblings.wake_read is not None:  # a sibling queued messages
+            self._listen(self.siblings.wake_read, dispatcher.wake, stack)
         scheduler = self.scheduler = Scheduler(writer, dispatcher.wake)
         scheduler.start()
         push_stop(stack, "scheduler", scheduler.stop)
@@ -188,17 +201,15 @@ class Gateway:
         webhooks.start()
         push_stop(stack, "webhooks", webhooks.stop)
 
-    def _listen_for_siblings(
-        self, fd: int, dispatcher: Dispatcher, stack: contextlib.AsyncExitStack
-    ) -> None:
-        """Wake the dispatcher when a sibling worker queued messages (a byte on ``fd``)."""
+    def _listen(self, fd: int, wake: Callable[[], None], stack: contextlib.AsyncExitStack) -> None:
+        """Call ``wake`` when a sibling worker writes a byte on the pipe end ``fd``."""
         loop = asyncio.get_running_loop()
         os.set_blocking(fd, False)
 
         def readable() -> None:
             with contextlib.suppress(BlockingIOError, InterruptedError):
                 os.read(fd, 4096)
-            dispatcher.wake()
+            wake()
 
         loop.add_reader(fd, readable)
         push_stop(stack, "sibling_wake", lambda: _sync(lambda: loop.remove_reader(fd)))
@@ -221,6 +232,15 @@ class Gateway:
         mine = {c.name for c in self.connectors}
         rows = await self.read(carriers.live_status)
         return [r for r in rows if r["name"] not in mine]
+
+    async def smpp_report(self) -> dict[str, Any] | None:
+        """The SMPP server's figures: this process's when it runs the server; else, with
+        ``--workers 3`` or more, those the worker that does wrote to the store (≤ 2 s old)."""
+        report = self.reports.get("smpp_server")
+        if report is not None:
+            return cast(dict[str, Any], report())
+        now = datetime.now(UTC)
+        return await self.read(lambda conn: smpp.server_report(conn, now))
 
     @property
     def connectors(self) -> list[Connector]:
@@ -265,9 +285,26 @@ class Gateway:
         if self.dispatcher is not None:
             self.dispatcher.wake()
         elif self.siblings.wake_write is not None:
-            # A full pipe already holds a wake-up: nothing is lost by dropping this one.
-            with contextlib.suppress(BlockingIOError, InterruptedError, BrokenPipeError):
-                os.write(self.siblings.wake_write, b"w")
+            _poke(self.siblings.wake_write)
+
+    def deliveries_stored(self) -> None:
+        """Receipts or MO were stored: the SMPP server's pump (in this process or the
+        sibling that runs it) looks at its queue now rather than at its next poll."""
+        self._deliveries_here()
+        if self.siblings.deliveries_write is not None:
+            _poke(self.siblings.deliveries_write)
+
+    def _deliveries_here(self) -> None:
+        for wake in self.delivery_listeners:
+            wake()
+
+
+def _poke(fd: int) -> None:
+    """One byte on a sibling's non-blocking wake pipe. A full pipe already holds a
+    wake-up, and a sibling being restarted reads its queue when it starts: nothing is
+    lost by dropping this one."""
+    with contextlib.suppress(BlockingIOError, InterruptedError, BrokenPipeError):
+        os.write(fd, b"w")
 
 
 def push_stop(

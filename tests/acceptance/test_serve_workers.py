@@ -14,52 +14,17 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
 
+from tests.support.processes import alive, children, eventually
 from tests.support.server import Account, ServerProcess, free_port, run_cli
 
-T = TypeVar("T")
 TOKEN = "operator-token-for-the-workers-test-0123456789"
 WORKERS_ENV = {"CENTAURO_WORKERS": "2", "CENTAURO_OPERATOR_TOKEN": TOKEN}
-
-
-def eventually(check: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def children(parent: int) -> set[int]:
-    """Live (not zombie) processes whose parent is ``parent``, read from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdecimal():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def who_answers(server: ServerProcess, tries: int = 200, expect: int = 1) -> dict[int, bool]:

@@ -1,13 +1,15 @@
 """The shared claim loop, through both of its users on a real store (SQLite and
 PostgreSQL): a crashed handler's item is recorded, not left claimed until its lease runs
 out; stop cancels a hung handler within its bound and releases its claim; the room is
-never exceeded. (The webhook sender's own tests run the same loop under POSTs.) One
-frozen clock per test (the rows' own T0)."""
+never exceeded; a prefetch claims ahead while the sends begun and unrecorded stay within
+the window, and stop puts the prefetched messages back at once. (The webhook sender's own
+tests run the same loop under POSTs.) One frozen clock per test (the rows' own T0)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,7 +55,22 @@ def _messages(db: Database) -> list[tuple[Any, ...]]:
         ]
 
 
-class Hanging:
+class AlwaysUp:
+    """What every connector of these tests shares: always up, nothing to start or stop."""
+
+    name = "test"
+
+    async def start(self, inbox: Inbox) -> None:
+        return None
+
+    def status(self) -> ConnectorStatus:
+        return ConnectorStatus(self.name, "test", "up")
+
+    async def stop(self) -> None:
+        return None
+
+
+class Hanging(AlwaysUp):
     """A connector whose carrier never answers (and counts what it holds at once)."""
 
     name = "hanging"
@@ -63,9 +80,6 @@ class Hanging:
         self.holding = 0
         self.most = 0
 
-    async def start(self, inbox: Inbox) -> None:
-        return None
-
     async def submit(self, sms: OutboundSms) -> SubmitOutcome:
         self.holding += 1
         self.most = max(self.most, self.holding)
@@ -74,12 +88,6 @@ class Hanging:
         finally:
             self.holding -= 1
         return Accepted(("never",))
-
-    def status(self) -> ConnectorStatus:
-        return ConnectorStatus(self.name, "test", "up")
-
-    async def stop(self) -> None:
-        return None
 
 
 def _dispatch(
@@ -159,3 +167,84 @@ def test_stop_cancels_a_hung_send_within_its_bound_and_releases_its_claim(
     assert all(r[0] == "queued" and r[2] is None for r in rows)
     assert {r[3] for r in stopped} == {"stopped while in progress"}
     assert all(r[1] == 0 for r in rows if r not in stopped)  # never claimed
+
+
+class Counting(AlwaysUp):
+    """A carrier that accepts at once and notes the most sends ever begun and unrecorded."""
+
+    name = "counting"
+    window = 4
+
+    def __init__(self) -> None:
+        self.dispatcher: Dispatcher | None = None
+        self.most_started = 0
+        self.most_claimed = 0
+        self.sent = 0
+
+    async def submit(self, sms: OutboundSms) -> SubmitOutcome:
+        assert self.dispatcher is not None
+        self.most_started = max(self.most_started, self.dispatcher.started)
+        self.most_claimed = max(self.most_claimed, self.dispatcher.in_flight)
+        self.sent += 1
+        await asyncio.sleep(0.002)  # the carrier's answer takes a moment
+        return Accepted((f"c{sms.message_id}",))
+
+
+def _prefetching(
+    db: Database,
+    carrier: Hanging | Counting,
+    scenario: Callable[[Dispatcher], Awaitable[None]],
+    **options: Any,
+) -> None:
+    """The dispatcher as the runtime sets it: a window on the wire, the next one claimed."""
+    window = carrier.window
+    _dispatch(
+        db,
+        lambda _: [carrier],
+        scenario,
+        capacity=lambda: window,
+        prefetch=lambda: window,
+        **options,
+    )
+
+
+def test_a_prefetch_claims_the_next_window_but_never_sends_more_than_the_window_unrecorded(
+    db: Database,
+) -> None:
+    """The duplicates bound after a crash (sent, not yet recorded) stays the window even
+    though the next window is claimed while this one is out."""
+    _queue(db, 200)
+    carrier = Counting()
+
+    async def scenario(d: Dispatcher) -> None:
+        carrier.dispatcher = d
+        await _until(lambda: d.dispatched == 200, "200 recorded")
+
+    _prefetching(db, carrier, scenario, batch=4)
+    assert carrier.sent == 200
+    assert carrier.most_started <= carrier.window  # the gate: sent and unrecorded
+    assert carrier.most_claimed > carrier.window  # the prefetch did claim ahead
+    assert all(r[0] == "sent" and r[2] is None for r in _messages(db))
+
+
+def test_stop_puts_prefetched_messages_back_at_once_and_never_sends_them(db: Database) -> None:
+    _queue(db, 10)
+    carrier = Hanging()
+
+    async def scenario(d: Dispatcher) -> None:
+        await _until(lambda: d.in_flight == 6, "a window out and one claimed ahead")
+        await asyncio.sleep(0.1)  # a seventh claim, if the room let one through
+        assert (carrier.holding, d.in_flight) == (3, 6)
+
+    _prefetching(db, carrier, scenario, stop_timeout=0.3)
+    assert carrier.most == 3  # the gate: never more than the window on the wire
+    rows = _messages(db)
+    assert all(r[0] == "queued" and r[2] is None for r in rows)
+    errors = Counter(r[3] for r in rows if r[1] == 1)
+    assert errors == {"stopped while in progress": 3, "stopped before it was sent": 3}
+    with db.read() as conn:
+        dues = sql.fetchall(
+            conn,
+            "SELECT due_at FROM messages WHERE error = 'stopped before it was sent'",
+        )
+    assert all(sql.unstamp(d[0]) <= T0 for d in dues)  # due now, not after a backoff

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 from centauro.connectors.base import InboundSms, Receipt
@@ -103,3 +104,42 @@ def test_many_concurrent_reports_share_commits(db: Database) -> None:
     commits = asyncio.run(main())
     assert commits < len(ids)
     assert {_status(db, m) for m in ids} == {MessageState.DELIVERED}
+
+
+def test_a_receipt_queued_before_its_submit_record_in_one_batch_still_matches(
+    db: Database,
+) -> None:
+    """The carrier's receipt follows its submit_sm_resp at once, so the receipt's job and
+    the record of its submit often share a writer batch, the receipt's first: it runs
+    after the record and matches, instead of being kept as pending."""
+    [message] = _queue(db, 1)
+
+    async def main() -> None:
+        writer = Writer(db.write_engine)
+        writer.start()
+        inbox = BufferedInbox(writer, clock=lambda: T0)
+        inbox.start()
+        busy = threading.Event()
+        try:
+            holding = asyncio.ensure_future(writer.run(lambda _: busy.wait(10)))
+            await asyncio.sleep(0.05)  # the writer is inside the holding job: the rest queue
+            receipt = asyncio.ensure_future(
+                inbox.receipts([Receipt("smsc", "c1", MessageState.DELIVERED)])
+            )
+            await asyncio.sleep(0.05)  # the receipt's job is queued first
+            record = asyncio.ensure_future(
+                writer.run(
+                    lambda conn: outcomes.record_sent(conn, [(message, "smsc", ("c1",))], T0)
+                )
+            )
+            await asyncio.sleep(0.05)
+            busy.set()
+            await asyncio.wait_for(asyncio.gather(holding, receipt, record), 10)
+            assert _status(db, message) is MessageState.DELIVERED
+            assert (inbox.applied, inbox.kept) == (1, 0)
+        finally:
+            busy.set()
+            await inbox.stop()
+            writer.stop()
+
+    asyncio.run(main())

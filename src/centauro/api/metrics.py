@@ -61,7 +61,8 @@ async def state(gw: Gateway) -> metrics.StateSample:
     """Queue depth from the store; this process's connectors as they are now, and the
     ones other processes run (an HTTP worker of ``serve --workers N``, an ``--role api``
     node) from the status rows their owners write to the store, as ``/v1/health`` shows
-    them; SMPP-server binds from this process."""
+    them; SMPP-server binds from this process, or from the store when another worker runs
+    the server (``serve --workers 3`` and more)."""
     queue = await gw.read(messages.queue_depth)
     connectors = []
     for c in gw.connectors:
@@ -77,10 +78,9 @@ async def state(gw: Gateway) -> metrics.StateSample:
         )
     connectors += await peer_samples(gw)
     binds: list[metrics.BindSample] = []
-    report = gw.reports.get("smpp_server")
-    if report is not None:
-        shown = report()
-        for a in shown.get("accounts", []) if isinstance(shown, dict) else []:
+    shown = await gw.smpp_report()
+    if shown is not None:
+        for a in shown.get("accounts", []):
             binds.append(
                 metrics.BindSample(
                     account=a["client_id"],

@@ -165,10 +165,17 @@ def _serve_workers(
         sock = bind(host, port, wait=SERVE_LOCK_WAIT)
     except OSError as exc:
         output.fail(texts.CANNOT_LISTEN.format(host=host, port=port, error=exc.strerror))
-    output.console.print(serving, soft_wrap=True)
-    output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
     smpp = s.smpp_port if smpp_port is None else smpp_port
     smpp_host = s.smpp_host or host
+    smpp_sock = None
+    if smpp:  # bound here, once, like the HTTP port: a port in use is refused before a fork
+        try:
+            smpp_sock = bind(smpp_host, smpp, wait=SERVE_LOCK_WAIT)
+        except OSError as exc:
+            sock.close()
+            output.fail(texts.CANNOT_LISTEN.format(host=smpp_host, port=smpp, error=exc.strerror))
+    output.console.print(serving, soft_wrap=True)
+    output.console.print(texts.ROLE_NOTE[s.role if s.delivers else "api"], soft_wrap=True)
     if smpp:
         output.console.print(texts.SMPP_SERVING.format(host=smpp_host, port=smpp), soft_wrap=True)
     shape = texts.WORKERS if s.delivers else texts.WORKERS_NO_DELIVERY
@@ -180,7 +187,7 @@ def _serve_workers(
         lock=lock,
         access_log=access_log,
         smpp_host=smpp_host,
-        smpp_port=smpp,
+        smpp=smpp_sock,
     )
     try:
         parent.run()

@@ -30,14 +30,16 @@ class WorkerSpec:
     index: int
     parent: int  #: the parent's pid: we exit if it is gone before we could watch it
     fd: int  #: the listening HTTP socket
-    delivers: bool  #: runs the dispatcher, scheduler, webhook sender and SMPP server
+    delivers: bool  #: runs the dispatcher, scheduler and webhook sender
     http: bool  #: accepts on the HTTP socket (the delivering worker does not)
     lock_held: bool  #: the parent holds the SQLite serve lock for us
     wake_read: int
     wake_write: int
     access_log: bool = False
     smpp_host: str = ""
-    smpp_port: int = 0
+    smpp_fd: int = -1  #: the listening SMPP socket, in the one worker that runs the server
+    deliveries_read: int = -1  #: woken by the delivering worker (in the SMPP server's)
+    deliveries_write: int = -1  #: wakes the SMPP server's worker (in the delivering one)
 
 
 def die_with_parent(parent: int) -> None:
@@ -59,6 +61,10 @@ def preload() -> None:
     import centauro.smpp_server  # noqa: F401
 
 
+def _fd(fd: int) -> int | None:
+    return fd if fd >= 0 else None
+
+
 def run(spec: WorkerSpec, settings: Settings) -> int:
     """The worker's whole life, in the forked child; its exit status."""
     die_with_parent(spec.parent)
@@ -75,14 +81,17 @@ def run(spec: WorkerSpec, settings: Settings) -> int:
     s = settings
     configure_logging(s.log_level, s.log_format)
     doors: list[Door] = []
-    if spec.smpp_port:
+    if spec.smpp_fd >= 0:
         from centauro import smpp_server
 
-        doors.append(smpp_server.door(spec.smpp_host, spec.smpp_port))
+        listening = socket.socket(fileno=os.dup(spec.smpp_fd))
+        doors.append(smpp_server.door(spec.smpp_host, 0, listening))
     siblings = Siblings(
         lock_held=spec.lock_held,
         wake_write=spec.wake_write,
         wake_read=spec.wake_read if spec.delivers else None,
+        deliveries_write=_fd(spec.deliveries_write),
+        deliveries_read=_fd(spec.deliveries_read),
     )
     app = create_app(s, migrate=False, doors=doors, siblings=siblings)
     sock = socket.socket(fileno=os.dup(spec.fd))  # family and type read from the descriptor

@@ -3,9 +3,10 @@
 The parent binds the HTTP socket, takes the SQLite serve lock (its workers inherit both),
 imports the server stack and forks N workers (:mod:`centauro.cli.worker`); it starts no
 thread, event loop or database connection of its own, so a fork is safe. Worker
-0 delivers (dispatcher, scheduler, webhook sender, presence, SMPP server) and answers no
-HTTP; workers 1..N-1 answer HTTP on the shared socket (with delivery switched off, every
-worker answers HTTP). A worker that dies is started again after a backoff;
+0 delivers (dispatcher, scheduler, webhook sender, presence) and answers no HTTP; workers
+1..N-1 answer HTTP on the shared socket (with delivery switched off, every worker answers
+HTTP). The SMPP server for customers (``--smpp-port``, its socket bound here too) runs in
+one worker, :func:`smpp_worker`. A worker that dies is started again after a backoff;
 the workers die with the parent (``PR_SET_PDEATHSIG``); SIGINT/SIGTERM stop them all
 within :data:`STOP_SECONDS`. docs/architecture.md says why this shape.
 """
@@ -51,6 +52,14 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def smpp_worker(workers: int, delivers: bool) -> int:
+    """The one worker that runs the SMPP server: the first HTTP worker, so the delivering
+    worker's core is left to delivery (docs/architecture.md has the figures); worker 0 when
+    it is the only one or does not deliver. One process holds every bind, so per-account
+    bind limits and rates stay exact."""
+    return 1 if delivers and workers > 1 else 0
+
+
 def bind(host: str, port: int, *, wait: float = 0.0) -> socket.socket:
     """The listening socket every worker accepts from (bound once, here). A port still
     held is tried again for ``wait`` seconds: the workers of a ``serve`` killed a moment
@@ -67,6 +76,13 @@ def bind(host: str, port: int, *, wait: float = 0.0) -> socket.socket:
             raise
         sock.set_inheritable(True)
         return sock
+
+
+def _pipe() -> tuple[int, int]:
+    """A wake-up pipe between workers; its write end never blocks the writer."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    return read, write
 
 
 class Child:
@@ -124,13 +140,13 @@ class Parent:
         lock: IO[bytes] | None,
         access_log: bool = False,
         smpp_host: str = "",
-        smpp_port: int = 0,
+        smpp: socket.socket | None = None,
     ) -> None:
         self._sock = sock
+        self._smpp = smpp
         self._lock = lock
-        wake_read, wake_write = os.pipe()
-        os.set_blocking(wake_write, False)
-        self._wake = (wake_read, wake_write)
+        wake_read, wake_write = _pipe()
+        self._pipes = [wake_read, wake_write]
         base = WorkerSpec(
             index=0,
             parent=os.getpid(),
@@ -142,14 +158,19 @@ class Parent:
             wake_write=wake_write,
             access_log=access_log,
             smpp_host=smpp_host,
-            smpp_port=smpp_port,
         )
-        self._slots: list[_Slot] = []
-        for index in range(workers):
-            spec = base
-            if index:
-                spec = replace(base, index=index, delivers=False, http=True, smpp_port=0)
-            self._slots.append(_Slot(spec, replace(settings, dispatcher=spec.delivers)))
+        specs = [base] + [
+            replace(base, index=i, delivers=False, http=True) for i in range(1, workers)
+        ]
+        if smpp is not None:
+            at = smpp_worker(workers, settings.delivers)
+            specs[at] = replace(specs[at], smpp_fd=smpp.fileno())
+            if at != 0 and settings.delivers:  # receipts stored by worker 0 wake it
+                deliveries_read, deliveries_write = _pipe()
+                self._pipes += [deliveries_read, deliveries_write]
+                specs[0] = replace(specs[0], deliveries_write=deliveries_write)
+                specs[at] = replace(specs[at], deliveries_read=deliveries_read)
+        self._slots = [_Slot(spec, replace(settings, dispatcher=spec.delivers)) for spec in specs]
         self._stopping = False
 
     # -- life cycle ---------------------------------------------------------------------
@@ -244,11 +265,12 @@ class Parent:
                 process.wait(5.0)
         for slot in self._slots:
             slot.process = None
-        for fd in self._wake:
-            if fd >= 0:
-                os.close(fd)
-        self._wake = (-1, -1)
+        for fd in self._pipes:
+            os.close(fd)
+        self._pipes = []
         self._sock.close()
+        if self._smpp is not None:
+            self._smpp.close()
         if self._lock is not None:
             self._lock.close()
             self._lock = None

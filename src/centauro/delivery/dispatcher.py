@@ -1,13 +1,17 @@
 """The dispatcher: claim due messages, hand them to connectors, record the outcomes.
 
 It runs on the shared :class:`~centauro.delivery.claims.ClaimLoop`: claims take due
-messages in batches, never holding more than ``capacity()`` (the connectors' windows
-together) between claim and record. Each message
+messages in batches, and never more than ``capacity()`` (the connectors' windows
+together) are between their submit and their record. The runtime also lets it claim
+``prefetch()`` more (another window), which wait at that gate: the next messages are
+claimed while the current ones are on the wire, so a freed slot goes straight to a
+submit instead of to a claim first. Each message
 then goes its own way through the router's connectors, and its outcome is recorded as
 soon as it is known: outcomes are collected while one write is under way and the next
 write takes them all (group commit). So after a crash, the messages a carrier accepted
-but we had not recorded — the ones sent again after a restart — are only those of the
-last few milliseconds, plus those waiting for the carrier's answer (the window).
+but we had not recorded — the ones sent again after a restart — are at most the window;
+claimed messages still waiting at the gate were never sent, and their lease brings them
+back.
 
 Outcomes: accepted → ``sent``; retry → back in the queue with backoff; rejected,
 expired or out of retries → final, refunded.
@@ -62,6 +66,7 @@ class Dispatcher:
         *,
         batch: int = 500,
         capacity: Callable[[], int] = lambda: 2000,
+        prefetch: Callable[[], int] = lambda: 0,
         lease: timedelta = timedelta(seconds=60),
         poll_interval: float = 0.5,
         retry: RetryPolicy | None = None,
@@ -83,7 +88,9 @@ class Dispatcher:
             handle=self._submit,
             record=self._record,
             crashed=_crashed,
+            released=_released,
             capacity=capacity,
+            prefetch=prefetch,
             batch=batch,
             poll_interval=poll_interval,
             stop_timeout=stop_timeout,
@@ -99,7 +106,13 @@ class Dispatcher:
 
     @property
     def in_flight(self) -> int:
+        """Messages claimed and not yet recorded (sent or waiting at the gate)."""
         return self._loop.in_flight
+
+    @property
+    def started(self) -> int:
+        """Messages handed to a connector and not yet recorded: at most the window."""
+        return self._loop.started
 
     async def stop(self) -> None:
         """Stop claiming; let messages in flight finish and record their outcomes."""
@@ -194,6 +207,11 @@ class Dispatcher:
                     "finals": len(finals),
                 },
             )
+
+
+def _released(message: Claimed) -> Result:
+    """Claimed but never sent when we stopped: back in the queue at once, not after backoff."""
+    return "", RetryLater("stopped before it was sent", after=0.0)
 
 
 def _crashed(message: Claimed, why: str) -> Result:

@@ -42,6 +42,10 @@ PENDING_PATIENCE = timedelta(hours=1)
 RETRY_PENDING_EVERY = 2.0  #: seconds between two tries of the pending receipts
 PENDING_BATCH = 5_000
 SWEEP_EVERY = 1.0  #: seconds between two looks at the parts of concatenated MO
+#: Receipts run after the other jobs of their writer batch: a carrier sends a receipt
+#: right after its submit_sm_resp, so the record of that submit is often in the same
+#: batch, and applied first it lets the receipt match instead of waiting as pending.
+AFTER_RECORDS = 2**62
 
 
 class BufferedInbox:
@@ -53,8 +57,11 @@ class BufferedInbox:
         *,
         reassembly: timedelta = timedelta(seconds=300),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_stored: Callable[[], None] = lambda: None,
     ) -> None:
         self._writer = writer
+        #: Called after receipts or MO were committed: customers' deliver_sm may be due.
+        self._on_stored = on_stored
         self._reassembly = reassembly
         self._clock = clock
         self._receipts: list[Receipt] = []
@@ -144,11 +151,13 @@ class BufferedInbox:
             return len(unmatched), outcomes.label_accounts(conn, tally)
 
         try:
-            kept, tally = await self._writer.run(job)
+            kept, tally = await self._writer.run(job, order=AFTER_RECORDS)
         except Exception as exc:
             _settle(waiting, exc)  # the connectors NAK; the carrier sends them again
             raise
         _settle(waiting, None)
+        if kept < len(receipts) or messages:
+            self._on_stored()
         tally.publish()
         self.applied += len(receipts) - kept
         self.kept += kept
@@ -174,6 +183,7 @@ class BufferedInbox:
             functools.partial(inbound.reassemble, now=self._clock(), wait=self._reassembly)
         )
         if stored:
+            self._on_stored()
             log.info("mo_reassembled", extra={"action": "mo_reassembled", "messages": stored})
         return stored
 
@@ -216,6 +226,8 @@ class BufferedInbox:
             return len(done) - expired, expired, outcomes.label_accounts(conn, tally)
 
         applied, expired, tally = await self._writer.run(job)
+        if applied:
+            self._on_stored()
         tally.publish()
         self.applied += applied
         self.dropped += expired

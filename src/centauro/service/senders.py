@@ -107,7 +107,7 @@ def resolve(
     """
     if requested is None:
         return store.default(conn, account.id)
-    granted = {s.value for s in store.listing(conn, account.id)}  # one read, a few rows
+    granted = store.granted(conn, account.id)  # one read, a few rows
     if lenient and not granted:
         return None
     value = _stored(account, requested, not_granted=True)

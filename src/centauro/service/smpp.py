@@ -228,20 +228,47 @@ def withdraw_report(conn: Connection, worker_id: str) -> None:
 REPORT_STALE = timedelta(seconds=15)
 
 
-def clients_status(conn: Connection, now: datetime) -> list[dict[str, Any]]:
-    """Every account with an SMPP login: binds, window use and submits/s summed over the
-    serving processes, and deliver_sm waiting in the store."""
+def _summed(snapshots: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Binds, window use and submits/s per client_id, summed over the serving processes'
+    reports."""
     live: dict[str, dict[str, Any]] = {}
-    for snapshot in store.statuses(conn, now - REPORT_STALE):
-        for entry in json.loads(snapshot).get("accounts", []):
+    for snapshot in snapshots:
+        for entry in snapshot.get("accounts", []):
             into = live.setdefault(
                 entry["client_id"],
-                {"binds": {}, "window_used": 0, "window": 0, "submits_per_s": 0},
+                {"binds": {}, "window_used": 0, "window": 0, "submits_per_s": 0, "waiting": 0},
             )
             for kind, count in entry["binds"].items():
                 into["binds"][kind] = into["binds"].get(kind, 0) + count
             for key in ("window_used", "window", "submits_per_s"):
                 into[key] += entry[key]
+            into["waiting"] = max(into["waiting"], entry.get("waiting", 0))
+    return live
+
+
+def _fresh(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    return [json.loads(s) for s in store.statuses(conn, now - REPORT_STALE)]
+
+
+def server_report(conn: Connection, now: datetime) -> dict[str, Any] | None:
+    """What /v1/health and /metrics show of the SMPP server in a process that does not run
+    it (``serve --workers 3`` and more: one worker holds the binds): the fresh reports of
+    the processes that do, summed; None when none runs."""
+    snapshots = _fresh(conn, now)
+    if not snapshots:
+        return None
+    live = _summed(snapshots)
+    return {
+        "port": snapshots[0].get("port", 0),
+        "connections": sum(s.get("connections", 0) for s in snapshots),
+        "accounts": [{"client_id": k, **v} for k, v in sorted(live.items())],
+    }
+
+
+def clients_status(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Every account with an SMPP login: binds, window use and submits/s summed over the
+    serving processes, and deliver_sm waiting in the store."""
+    live = _summed(_fresh(conn, now))
     waiting = store.waiting_by_account(conn)
     accounts = account_store.all_accounts(conn)
     enabled = store.enabled_accounts(conn, [a.id for a in accounts])

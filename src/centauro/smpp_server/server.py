@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import time
 import uuid
@@ -64,11 +65,15 @@ class Client:
 class SmppServer:
     """Listens for customers' binds; started and stopped with the gateway (``door``)."""
 
-    def __init__(self, gateway: Gateway, *, host: str, port: int) -> None:
+    def __init__(
+        self, gateway: Gateway, *, host: str, port: int, sock: socket.socket | None = None
+    ) -> None:
         self.gateway = gateway
         self.settings = gateway.settings
         self.host = host
         self.port = port
+        #: A listening socket bound by ``serve``'s parent (``--workers N``): used as is.
+        self._sock = sock
         self.clients: dict[Session, Client] = {}
         self.binds: dict[int, set[Client]] = defaultdict(set)
         self.handler = Handler(self)
@@ -87,22 +92,26 @@ class SmppServer:
     async def start(self) -> None:
         s = self.settings
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: Session(
+
+        def session() -> Session:
+            return Session(
                 self,
                 window=s.smpp_window,
                 enquire_link=s.smpp_enquire_link_seconds,
                 smsc_system_id=SYSTEM_ID,
                 log_refusals=False,
-            ),
-            self.host,
-            self.port,
-            ssl=_tls(s.smpp_tls_cert, s.smpp_tls_key),
-        )
+            )
+
+        tls = _tls(s.smpp_tls_cert, s.smpp_tls_key)
+        if self._sock is not None:
+            self._server = await loop.create_server(session, sock=self._sock, ssl=tls)
+        else:
+            self._server = await loop.create_server(session, self.host, self.port, ssl=tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
         self.pump.start()
         self._ticker = asyncio.create_task(self._tick(), name="smpp-server ticker")
         self.gateway.reports["smpp_server"] = self.status
+        self.gateway.delivery_listeners.append(self.pump.wake)
         log.info(
             "smpp server listening on %s:%d", self.host, self.port, extra={"action": "smpp_listen"}
         )
@@ -121,6 +130,8 @@ class SmppServer:
                 await self._ticker
         await self.pump.stop()
         self.gateway.reports.pop("smpp_server", None)
+        with contextlib.suppress(ValueError):
+            self.gateway.delivery_listeners.remove(self.pump.wake)
         with contextlib.suppress(Exception):
             await self.gateway.write(lambda conn: smpp.withdraw_report(conn, self.worker_id))
 

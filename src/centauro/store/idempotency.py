@@ -49,12 +49,22 @@ SELECT request_hash, status_code, response, created_at FROM idempotency_keys
  WHERE account_id = :account_id AND "key" = :key
 """
 
-#: Row values and a bounded sub-select: the same statement on SQLite and PostgreSQL.
-_PURGE = """
+#: A bounded sub-select of expired rows. SQLite runs the sub-select once into a
+#: temporary table; on PostgreSQL the rows are named by their ``ctid`` in an array made
+#: once (a TID scan), because ``(account_id, "key") IN (SELECT … LIMIT …)`` may be planned
+#: as a semi-join that runs the sub-select again for every row of the table — inside the
+#: shared write transaction, stalling every send (see ``sql.picked``).
+_PURGE = {
+    "sqlite": """
 DELETE FROM idempotency_keys WHERE (account_id, "key") IN (
     SELECT account_id, "key" FROM idempotency_keys WHERE created_at < :expired_before
      LIMIT :limit)
-"""
+""",
+    "postgresql": """
+DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM idempotency_keys WHERE created_at < :expired_before LIMIT :limit))
+""",
+}
 
 
 def claim(
@@ -100,5 +110,8 @@ def get(conn: Connection, *, account_id: int, key: str) -> StoredKey | None:
 def purge(conn: Connection, *, expired_before: datetime, limit: int = 1000) -> int:
     """Delete up to ``limit`` rows older than ``expired_before``; how many went."""
     return sql.execute(
-        conn, _PURGE, {"expired_before": sql.stamp(conn, expired_before), "limit": limit}
+        conn,
+        _PURGE[conn.dialect.name],
+        {"expired_before": sql.stamp(conn, expired_before), "limit": limit},
+        planned_each_time=True,
     )

@@ -38,15 +38,16 @@ class Claimed:
 _CLAIM = """
 UPDATE messages SET due_at = :lease_until, attempts = attempts + 1, claimed_by = :worker,
        updated_at = :now
-WHERE id IN (
-    SELECT id FROM messages
-    WHERE status = 'queued' AND due_at <= :now
-    ORDER BY due_at, id
-    LIMIT :limit {lock}
-)
+WHERE id {picked}
 RETURNING id, account_id, recipient, text, encoding, segments, attempts, created_at, expires_at,
           sender, udh
 """
+
+_DUE = """
+SELECT id FROM messages
+WHERE status = 'queued' AND due_at <= :now
+ORDER BY due_at, id
+LIMIT :limit"""
 
 _MARK_SENT = """
 UPDATE messages SET status = 'sent', connector = :connector, carrier_id = :carrier_id,
@@ -99,13 +100,14 @@ def claim(
     """Reserve up to ``limit`` due messages, oldest first, for ``worker``."""
     rows = sql.fetchall(
         conn,
-        _CLAIM.format(lock=_lock(conn, "FOR UPDATE SKIP LOCKED")),
+        _CLAIM.format(picked=sql.picked(conn, _DUE)),
         {
             "now": sql.stamp(conn, now),
             "lease_until": sql.stamp(conn, lease_until),
             "limit": limit,
             "worker": worker,
         },
+        planned_each_time=True,
     )
     claimed = [
         Claimed(

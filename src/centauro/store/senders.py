@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from centauro.store import sql
 from centauro.store.tables import sender_ids
 
 
@@ -26,6 +27,18 @@ def listing(conn: Connection, account_id: int) -> list[SenderId]:
         .order_by(sender_ids.c.is_default.desc(), sender_ids.c.id)
     )
     return [SenderId(r.value, r.kind, r.is_default, r.created_at) for r in rows]
+
+
+def granted(conn: Connection, account_id: int) -> set[str]:
+    """The values the account may send from. A plain statement: the submit path runs it for
+    every request that names a sender (each submit_sm), where building a Core select cost
+    more than the query (docs/performance.md, "The SMPP server door")."""
+    rows = sql.fetchall(
+        conn,
+        "SELECT value FROM sender_ids WHERE account_id = :account_id",
+        {"account_id": account_id},
+    )
+    return {r[0] for r in rows}
 
 
 def find(conn: Connection, account_id: int, value: str) -> SenderId | None:

@@ -39,10 +39,19 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-def fetchall(conn: Connection, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+def fetchall(
+    conn: Connection, sql: str, params: Params | None = None, *, planned_each_time: bool = False
+) -> list[tuple[Any, ...]]:
+    """``planned_each_time``: on PostgreSQL, never run this statement from a server-side
+    prepared plan. psycopg prepares a statement after its fifth run, and the server may
+    then keep a generic plan made when the table was empty (a quiet queue) for a table
+    that now holds 100,000 due rows; a claim must be planned for the rows it will meet."""
     cursor = _cursor(conn)
     try:
-        cursor.execute(_text(conn, sql), params or {})
+        if planned_each_time and conn.dialect.name == "postgresql":
+            cursor.execute(_text(conn, sql), params or {}, prepare=False)
+        else:
+            cursor.execute(_text(conn, sql), params or {})
         return list(cursor.fetchall())
     finally:
         cursor.close()
@@ -77,11 +86,17 @@ def fetchone_later(
     return first_row
 
 
-def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
-    """Run one statement; return the number of rows it changed."""
+def execute(
+    conn: Connection, sql: str, params: Params | None = None, *, planned_each_time: bool = False
+) -> int:
+    """Run one statement; return the number of rows it changed. ``planned_each_time``:
+    as for :func:`fetchall`."""
     cursor = _cursor(conn)
     try:
-        cursor.execute(_text(conn, sql), params or {})
+        if planned_each_time and conn.dialect.name == "postgresql":
+            cursor.execute(_text(conn, sql), params or {}, prepare=False)
+        else:
+            cursor.execute(_text(conn, sql), params or {})
         return int(cursor.rowcount)
     finally:
         cursor.close()
@@ -124,6 +139,22 @@ _IN_LIST = {
     "sqlite": "IN (SELECT value FROM json_each(:ids))",
     "postgresql": "= ANY(:ids)",
 }
+
+
+def picked(conn: Connection, due: str) -> str:
+    """The SQL tail for ``id <picked>``: the ids the query ``due`` selects (an ``ORDER BY
+    … LIMIT`` of due work), locked and skipped when another process holds them.
+
+    On PostgreSQL the ids are an array computed once (an InitPlan) and the update finds
+    them through the primary key. The plain ``id IN (SELECT … LIMIT … FOR UPDATE SKIP
+    LOCKED)`` may be planned as a nested-loop semi-join that runs the locking sub-select
+    again for every row of the table: planned while the queue was empty, a claim over
+    100,000 queued messages then ran for more than ten minutes at 100 % CPU. SQLite has
+    one writer and no row locks: the sub-select is enough.
+    """
+    if conn.dialect.name == "postgresql":
+        return f"= ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
+    return f"IN ({due})"
 
 
 def in_list(conn: Connection) -> str:

@@ -229,30 +229,32 @@ def deliveries(
 _CLAIM = """
 UPDATE webhook_deliveries SET due_at = :lease_until, attempts = attempts + 1,
        claimed_by = :worker
-WHERE id IN (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND due_at <= :now
-    ORDER BY due_at, id
-    LIMIT :limit {lock}
-)
+WHERE id {picked}
 RETURNING id, account_id, webhook_id, url, event, payload, attempts, created_at
 """
+
+
+_DUE = """
+SELECT id FROM webhook_deliveries
+WHERE status = 'pending' AND due_at <= :now
+ORDER BY due_at, id
+LIMIT :limit"""
 
 
 def claim(
     conn: Connection, *, now: datetime, lease_until: datetime, limit: int, worker: str | None
 ) -> list[Claimed]:
     """Reserve up to ``limit`` due deliveries for ``worker``, each with its signing key."""
-    lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = sql.fetchall(
         conn,
-        _CLAIM.format(lock=lock),
+        _CLAIM.format(picked=sql.picked(conn, _DUE)),
         {
             "now": sql.stamp(conn, now),
             "lease_until": sql.stamp(conn, lease_until),
             "limit": limit,
             "worker": worker,
         },
+        planned_each_time=True,
     )
     if not rows:
         return []

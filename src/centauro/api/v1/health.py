@@ -80,9 +80,9 @@ def _delivery(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any
 
 
 def _smpp_server(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
-    report = gw.reports.get("smpp_server")
+    report = answer.pop(_SMPP, None)
     if viewer is Viewer.OPERATOR and report is not None:
-        answer["smpp_server"] = report()
+        answer["smpp_server"] = report
 
 
 def _process(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
@@ -93,6 +93,8 @@ def _process(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]
 
 #: Where :func:`answer` leaves the other processes' connector rows for ``_connectors``.
 _PEERS = "_peer_connectors"
+#: And the SMPP server's figures (Gateway.smpp_report: this process's or the store's).
+_SMPP = "_smpp_server"
 
 SECTIONS: list[Section] = [_core, _connectors, _delivery, _smpp_server, _process]
 
@@ -150,9 +152,16 @@ async def answer(gw: Gateway, who: Viewer) -> tuple[dict[str, Any], int]:
                 body[_PEERS] = await gw.peer_connectors()
             except Exception:  # noqa: BLE001 - a health probe reports, it never raises
                 body[_PEERS] = []
+        if who is Viewer.OPERATOR:
+            try:
+                body[_SMPP] = await gw.smpp_report()
+            except Exception:  # noqa: BLE001 - the store is gone: this process's, if any
+                report = gw.reports.get("smpp_server")
+                body[_SMPP] = report() if report is not None else None
         for section in SECTIONS:
             section(gw, who, store_ok, body)
         body.pop(_PEERS, None)
+        body.pop(_SMPP, None)
     return body, 200 if store_ok else 503
 
 

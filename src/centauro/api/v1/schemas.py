@@ -281,7 +281,9 @@ class Health(BaseModel):
     )
     writer: WriterHealth | None = Field(None, description="Operator only: group-commit writer load")
     smpp_server: SmppServerHealth | None = Field(
-        None, description="Operator only: present when this process runs the SMPP server"
+        None,
+        description="Operator only: present when an SMPP server runs (this process's "
+        "figures, or with `serve --workers 3+` those its worker stored, at most 2 s old)",
     )
     process: ProcessHealth | None = Field(
         None, description="Operator only: which process of `serve --workers N` answered"
