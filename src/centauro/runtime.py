@@ -28,6 +28,7 @@ from centauro.delivery.dispatcher import Dispatcher
 from centauro.delivery.inbox import BufferedInbox
 from centauro.delivery.leases import Alone, BindLeases, DatabaseLeases
 from centauro.delivery.presence import Presence, new_worker_id
+from centauro.delivery.rollup import ReportRollup
 from centauro.delivery.scheduler import Scheduler
 from centauro.delivery.supervisor import Supervisor, build_connector
 from centauro.delivery.webhooks import WebhookSender, sender_for
@@ -193,6 +194,9 @@ class Gateway:
         scheduler = self.scheduler = Scheduler(writer, dispatcher.wake)
         scheduler.start()
         push_stop(stack, "scheduler", scheduler.stop)
+        rollup = ReportRollup(self.read, self.write, runner=presence.worker_id)
+        rollup.start()
+        push_stop(stack, "report_rollup", rollup.stop)
         webhooks = self.webhooks = sender_for(s, writer, presence.worker_id)
         webhooks.start()
         push_stop(stack, "webhooks", webhooks.stop)

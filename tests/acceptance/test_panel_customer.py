@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from centauro.service import panel_auth
-from tests.support.panel import Panel, csrf_of, ready_user, shown
+from tests.support.panel import Panel, csrf_of, ready_user, report_csv, shown
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
 
@@ -150,3 +150,25 @@ def test_a_customer_never_sees_another_accounts_data(gw: Gateway, customer: Cust
     assert gw.stored(other.client_id)  # the other account is untouched
     balance = gw.http.get("/v1/balance", auth=(other.client_id, other.client_secret))
     assert balance.json()["balance"] == 49
+
+
+def test_reports_show_a_customer_its_own_days_only(gw: Gateway, customer: Customer) -> None:
+    other = gw.account(20)
+    mine = [send_rest(gw, customer.account, fresh()) for _ in range(2)]
+    theirs = send_rest(gw, other, fresh())
+    for mid in (*mine, theirs):
+        gw.wait_for_status(mid, {"delivered"}, timeout=20)
+    for params in ({}, {"cuenta": other.client_id}, {"account_id": "1"}):
+        view = customer.panel.get("/panel/reports", params=params)
+        assert view.status_code == 200
+        assert 'id="by-day"' in view.text
+        assert 'id="by-account"' not in view.text
+        assert 'id="by-connector"' not in view.text
+        assert other.client_id not in view.text
+        days = report_csv(customer.panel, by="day", **params)
+        assert sum(int(row[1]) for row in days[1:]) == 2  # accepted: its own two
+        assert sum(int(row[2]) for row in days[1:]) == 2  # delivered
+    for by in ("account", "connector"):
+        refused = customer.panel.get("/panel/reports.csv", params={"by": by})
+        assert refused.status_code == 403
+        assert other.client_id not in refused.text

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.panel import Panel, csrf_of, ready_user, shown
+from centauro.service import messages as message_service
+from centauro.store import summaries as summary_store
+from tests.support.panel import Panel, csrf_of, ready_user, report_csv, report_row, shown
 from tests.support.php import Gateway, running_gateway
 from tests.support.server import Account
 
@@ -296,6 +298,10 @@ def test_odd_input_anywhere_is_answered_in_a_page_never_a_500(gw: Gateway, op: P
         op.get("/panel/messages", params={"numero": nul, "cuenta": nul, "estado": nul}),
         op.get("/panel/messages", params={"desde": nul, "hasta": "2026-01-01\x00"}),
         op.get("/panel/messages.csv", params={"cuenta": nul}),
+        op.get("/panel/reports", params={"desde": nul, "hasta": "2026-02-30"}),
+        op.get("/panel/reports", params={"desde": "9999-12-25", "hasta": "9999-12-31"}),
+        op.get("/panel/messages", params={"desde": "0001-01-01", "hasta": "9999-12-31"}),
+        op.get("/panel/reports.csv", params={"by": nul, "desde": nul}),
         op.get("/panel/messages/1%00"),
         op.get("/panel/set-password/x%00y"),
         op.post_form(
@@ -322,3 +328,61 @@ def test_odd_input_anywhere_is_answered_in_a_page_never_a_500(gw: Gateway, op: P
         if answer.status_code != 303:
             assert '<html lang="es">' in answer.text, answer.request.url
     assert "a\x00b" not in op.get("/panel/accounts").text
+
+
+def test_reports_count_per_account_and_connector_and_link_to_the_search(
+    gw: Gateway, op: Panel
+) -> None:
+    account = gw.account(100)
+    ids = [send(gw, account, fresh()) for _ in range(2)]
+    ids.append(send(gw, account, fresh(), "x" * 200))  # two segments
+    for mid in ids:
+        gw.wait_for_status(mid, {"delivered"}, timeout=20)
+    with gw.db.read() as conn:
+        connector = message_service.get(conn, ids[0]).connector
+        rolled = summary_store.rollup(conn)
+    assert connector
+    assert rolled.runner  # the serving process rolls the summaries up
+    assert rolled.rolled_until is not None
+
+    view = op.get("/panel/reports")
+    assert view.status_code == 200
+    assert '<a href="/panel/reports">Informes</a>' in view.text
+    assert view.text.count("<tr><td>") >= 30  # the last 30 days, one row each
+    cid = account.client_id
+    assert report_row(view.text, "by-account", f">{cid}<") == ["3", "3", "0", "0", "100,0 %", "4"]
+    assert f'href="/panel/accounts/{cid}"' in view.text
+    search = re.search(rf'href="(/panel/messages\?cuenta={cid}&amp;desde=[^"]+)"', view.text)
+    assert search, view.text
+    found = op.get(search.group(1).replace("&amp;", "&")).text
+    assert {f'href="/panel/messages/{m}"' for m in ids} <= set(
+        re.findall(r'href="/panel/messages/\d+"', found)
+    )
+    assert int(report_row(view.text, "by-connector", f"<td>{connector}</td>")[0]) >= 3
+
+    by_account = report_csv(op, by="account")
+    assert by_account[0] == [
+        "cuenta", "nombre", "aceptados", "entregados", "fallidos", "pendientes",
+        "tasa_entrega", "creditos",
+    ]  # fmt: skip
+    assert [cid, account.name, "3", "3", "0", "0", "1.0000", "4"] in by_account
+    by_connector = report_csv(op, by="connector")
+    assert by_connector[0][0] == "conector"
+    assert connector in [row[0] for row in by_connector]
+    by_day = report_csv(op, by="day", desde="2026-01-01", hasta="2026-01-31")
+    assert [row[0] for row in by_day[1:]] == [f"2026-01-{d:02d}" for d in range(1, 32)]
+
+
+def test_reports_refuse_a_bad_period_with_a_spanish_page(gw: Gateway, op: Panel) -> None:
+    for params, words in (
+        ({"desde": "2026-13-01"}, "use una fecha válida"),
+        ({"desde": "2026-03-10", "hasta": "2026-03-01"}, "es anterior a «desde»"),
+        ({"desde": "2026-01-01", "hasta": "2026-06-30"}, "92 días como máximo"),
+    ):
+        for path in ("/panel/reports", "/panel/reports.csv"):
+            answer = op.get(path, params=params)
+            assert answer.status_code == 422, (path, params)
+            assert words in answer.text
+    answer = op.get("/panel/reports.csv", params={"by": "planeta"})
+    assert answer.status_code == 422
+    assert "day, account o connector" in answer.text

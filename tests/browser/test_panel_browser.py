@@ -17,6 +17,7 @@ from centauro.service import panel_auth
 from tests.browser.conftest import shot
 from tests.support.panel import PASSWORD, ready_user
 from tests.support.php import Gateway, running_gateway
+from tests.support.server import Account
 
 
 @pytest.fixture
@@ -120,14 +121,20 @@ def test_a_customer_sends_one_sms_with_the_live_counter(page: Any, gw: Gateway) 
     assert page.locator("#balance").inner_text() == "29"
 
 
-def test_message_search_finds_by_number_and_status(page: Any, gw: Gateway) -> None:
+def account_that_sent(gw: Gateway, to: str, times: int) -> Account:
+    """A new account that sent ``times`` messages to ``to`` through REST."""
     account = gw.account(30)
-    for _ in range(2):
+    for _ in range(times):
         gw.http.post(
             "/v1/messages",
-            json={"to": "04141112233", "text": "búsqueda"},
+            json={"to": to, "text": "hola"},
             auth=(account.client_id, account.client_secret),
         ).raise_for_status()
+    return account
+
+
+def test_message_search_finds_by_number_and_status(page: Any, gw: Gateway) -> None:
+    account = account_that_sent(gw, "04141112233", 2)
     sign_in(page, gw, operator(gw))
     page.click("nav >> text=Mensajes")
     page.fill("#numero", "0414-111.22.33")
@@ -143,6 +150,22 @@ def test_message_search_finds_by_number_and_status(page: Any, gw: Gateway) -> No
     shot(page, "panel-dashboard")
 
 
+def test_reports_show_the_period_chosen_with_a_chart_and_the_account(
+    page: Any, gw: Gateway
+) -> None:
+    account = account_that_sent(gw, "04141112244", 3)
+    sign_in(page, gw, operator(gw))
+    page.click("nav >> text=Informes")
+    page.click("text=7 días")
+    assert page.locator("#by-day tbody tr").count() == 7
+    assert page.locator("svg.chart").count() == 1
+    row = page.locator("#by-account tr", has_text=account.client_id)
+    assert row.locator("td.num").first.inner_text() == "3"
+    shot(page, "panel-reports")
+    row.locator("text=ver").click()
+    assert page.locator("text=+584141112244").count() == 3
+
+
 def test_a_customer_gets_403_or_404_on_another_accounts_urls(page: Any, gw: Gateway) -> None:
     mine, theirs = gw.account(10), gw.account(10)
     answer = gw.http.post(
@@ -156,13 +179,16 @@ def test_a_customer_gets_403_or_404_on_another_accounts_urls(page: Any, gw: Gate
     assert page.goto(f"{gw.url}/panel/accounts/{theirs.client_id}").status == 403
     assert "No tiene permiso" in page.locator("[role=alert]").inner_text()
     assert page.goto(f"{gw.url}/panel/accounts").status == 403
+    assert page.goto(f"{gw.url}/panel/reports.csv?by=account").status == 403
     assert page.goto(f"{gw.url}/panel/messages/{their_message}").status == 404
     page.goto(f"{gw.url}/panel/messages?cuenta={theirs.client_id}")
     assert page.locator("text=privado").count() == 0
     assert page.locator("text=+584145556677").count() == 0
 
 
-@pytest.mark.parametrize("path", ["/panel/sign-in", "/panel/", "/panel/messages", "/panel/send"])
+@pytest.mark.parametrize(
+    "path", ["/panel/sign-in", "/panel/", "/panel/messages", "/panel/send", "/panel/reports"]
+)
 def test_phone_screen_has_no_horizontal_scroll_and_has_the_landmarks(
     page: Any, gw: Gateway, path: str
 ) -> None:
@@ -192,7 +218,7 @@ def test_phone_screen_operator_pages_fit(page: Any, gw: Gateway) -> None:
     gw.account(10)
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, gw, operator(gw))
-    for path in ("/panel/", "/panel/accounts", "/panel/messages"):
+    for path in ("/panel/", "/panel/accounts", "/panel/messages", "/panel/reports"):
         page.goto(gw.url + path)
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"

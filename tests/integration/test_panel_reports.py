@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
-
 from centauro.domain.models import Account
 from centauro.service import accounts, reports, submit
 from centauro.store.engine import Database
 from centauro.web.format import zone
+from tests.support.plans import captured, plan
 
 T0 = datetime(2030, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in Caracas (UTC-4)
 CARACAS = zone("America/Caracas")
@@ -62,19 +61,9 @@ def test_credits_sold_counts_todays_top_ups_only(db: Database) -> None:
 
 def _statements(db: Database) -> list[tuple[str, Any]]:
     """The SQL the dashboard runs, captured as it goes to the driver."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "messages" in statement or "ledger" in statement:
-            seen.append((statement, params))
-
-    event.listen(db.read_engine, "before_cursor_execute", capture)
-    try:
-        with db.read() as conn:
-            reports.today(conn, now=T0, zone=CARACAS)
-            reports.last_days(conn, now=T0, zone=CARACAS)
-    finally:
-        event.remove(db.read_engine, "before_cursor_execute", capture)
+    with captured(db, "messages", "ledger") as seen, db.read() as conn:
+        reports.today(conn, now=T0, zone=CARACAS)
+        reports.last_days(conn, now=T0, zone=CARACAS)
     return seen
 
 
@@ -84,24 +73,15 @@ def test_dashboard_queries_use_indexes_not_scans(db: Database) -> None:
         _send(db, account, T0 - timedelta(hours=n * 7))
     statements = _statements(db)
     assert len(statements) >= 3
-    with db.write_engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        cur = raw.cursor()
+    for statement, params in statements:
+        found = plan(db, statement, params, seqscan=False)
         if db.is_sqlite:
-            for statement, params in statements:
-                cur.execute("EXPLAIN QUERY PLAN " + statement, params)
-                plan = " | ".join(str(row[-1]) for row in cur.fetchall())
-                assert "SCAN messages" not in plan, plan
-                assert "SCAN ledger" not in plan, plan
-                assert "INDEX" in plan, plan
+            assert "SCAN messages" not in found, found
+            assert "SCAN ledger" not in found, found
+            assert "INDEX" in found, found
         else:
-            conn.execute(text("SET enable_seqscan = off"))
-            for statement, params in statements:
-                cur.execute("EXPLAIN " + statement, params)
-                plan = " | ".join(str(row[0]) for row in cur.fetchall())
-                assert "Seq Scan on messages" not in plan, plan
-                assert "Seq Scan on ledger" not in plan, plan
+            assert "Seq Scan on messages" not in found, found
+            assert "Seq Scan on ledger" not in found, found
 
 
 def test_the_chart_reads_past_days_every_few_minutes_and_today_every_view(db: Database) -> None:

@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from centauro.service import accounts
 from centauro.service import messages as service
 from centauro.store.engine import Database
 from centauro.store.tables import messages
+from tests.support.plans import captured, plan
 
 T0 = datetime(2030, 3, 10, 15, 0, tzinfo=UTC)
 ROWS = 24_000
@@ -63,31 +64,10 @@ def _fill(db: Database) -> tuple[int, int]:
 
 def _statement(db: Database, **filters: Any) -> tuple[str, Any]:
     """The SQL of one page of a search, as it goes to the driver."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        seen.append((statement, params))
-
-    event.listen(db.read_engine, "before_cursor_execute", capture)
-    try:
-        with db.read() as conn:
-            service.find(conn, limit=51, **filters)
-    finally:
-        event.remove(db.read_engine, "before_cursor_execute", capture)
-    [found] = [s for s in seen if "FROM messages" in s[0]]
+    with captured(db, "FROM messages") as seen, db.read() as conn:
+        service.find(conn, limit=51, **filters)
+    [found] = seen
     return found
-
-
-def _plan(db: Database, statement: str, params: Any) -> str:
-    with db.write_engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        cur = raw.cursor()
-        if db.is_sqlite:
-            cur.execute("EXPLAIN QUERY PLAN " + statement, params)
-            return " | ".join(str(row[-1]) for row in cur.fetchall())
-        cur.execute("EXPLAIN " + statement, params)
-        return " | ".join(str(row[0]) for row in cur.fetchall())
 
 
 def _day(days_ago: int) -> tuple[datetime, datetime]:
@@ -126,18 +106,18 @@ def test_each_search_is_a_range_of_its_index(filled: tuple[Database, int, int]) 
         ("one account", {"account_id": b}, {"ix_messages_account_id_id", "pk_messages"}),
     ]
     for name, filters, indexes in pages:
-        plan = _plan(db, *_statement(db, **filters))
-        assert any(index in plan for index in indexes), (name, plan)
+        found = plan(db, *_statement(db, **filters))
+        assert any(index in found for index in indexes), (name, found)
         if db.is_sqlite:
             # SCAN only as the primary key newest first, stopped by the LIMIT: no sort.
-            assert "SCAN messages" not in plan or (not filters and "B-TREE" not in plan)
-            assert "USE TEMP B-TREE FOR ORDER BY" not in plan, (name, plan)
+            assert "SCAN messages" not in found or (not filters and "B-TREE" not in found)
+            assert "USE TEMP B-TREE FOR ORDER BY" not in found, (name, found)
         else:
-            assert "Seq Scan on messages" not in plan, (name, plan)
+            assert "Seq Scan on messages" not in found, (name, found)
             if "pk_messages" not in indexes:  # half the rows are b's: a walk is fine there
-                assert not ("pk_messages" in plan and "Filter" in plan), (name, plan)
+                assert not ("pk_messages" in found and "Filter" in found), (name, found)
             if "since" in filters:  # a date range is read from its newest end, not sorted
-                assert "Sort Key" not in plan or "Presorted Key" in plan, (name, plan)
+                assert "Sort Key" not in found or "Presorted Key" in found, (name, found)
 
 
 def test_paging_a_date_search_shows_each_message_once_newest_first(db: Database) -> None:

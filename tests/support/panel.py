@@ -3,6 +3,8 @@ tokens read from the page, forms posted as forms."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from datetime import UTC, datetime
@@ -91,3 +93,17 @@ def ready_user(base_url: str, db: Database, **kw: object) -> str:
     finally:
         visitor.close()
     return email
+
+
+def report_row(html: str, table: str, marker: str) -> list[str]:
+    """The numbers shown in the row of ``table`` (its id) that holds ``marker``."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    [row] = [r for r in body.split("<tr>") if marker in r]
+    return re.findall(r'<td class="num">([^<]*)</td>', row)
+
+
+def report_csv(panel: Panel, **params: str) -> list[list[str]]:
+    answer = panel.get("/panel/reports.csv", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))

@@ -35,6 +35,14 @@ class Counts:
     accepted: int = 0
     delivered: int = 0
     failed: int = 0
+    #: Credits the accepted messages keep spent: their segments, less those refunded
+    #: (domain/states.REFUNDED); only the reports page reads them.
+    credits: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Accepted messages without an outcome yet (queued, scheduled, held, sent)."""
+        return max(self.accepted - self.delivered - self.failed, 0)
 
     @property
     def delivery_rate(self) -> float | None:

@@ -634,3 +634,56 @@ contacts = Table(
     UniqueConstraint("list_id", "number"),
     sqlite_autoincrement=True,
 )
+
+# -- reports (0014): messages counted per UTC hour, rolled up in the background ----------
+
+
+def _per_account(name: str, time: str, *extra: Any) -> Table:
+    """Counts per ``time`` (an hour or a day, UTC), account, connector and status."""
+    return Table(
+        name,
+        metadata,
+        Column(time, UtcDateTime, primary_key=True),
+        Column("account_id", BigInteger, primary_key=True),
+        #: ``messages.connector`` ("" for a message no connector has taken yet).
+        Column("connector", String(64), primary_key=True),
+        Column("status", String(16), primary_key=True),
+        Column("messages", Integer, nullable=False),
+        Column("segments", BigInteger, nullable=False),
+        *extra,
+    )
+
+
+#: Messages created in one UTC hour, per account, connector and status. Rolled up from
+#: ``messages`` by the delivering process (service/summaries.py); the reports page reads
+#: closed hours here and only the hours not rolled yet from the messages index.
+report_hours = _per_account("report_hours", "hour", Index(None, "account_id", "hour"))
+
+#: The same per UTC day (derived from report_hours in the same write): the account and
+#: connector tables read whole days here, ~24 times fewer rows than hours.
+report_days = _per_account("report_days", "day")
+
+#: Every account's messages per UTC hour and status (derived from report_hours): the
+#: operator's per-day table, whatever the number of accounts.
+report_totals = Table(
+    "report_totals",
+    metadata,
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("messages", Integer, nullable=False),
+    Column("segments", BigInteger, nullable=False),
+)
+
+#: One row: how far the roll-up has gone, and which process rolls (a lease: one runner).
+report_rollup = Table(
+    "report_rollup",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    #: Every hour before this one is in report_hours (NULL: nothing rolled yet).
+    Column("rolled_until", UtcDateTime, nullable=True),
+    #: When the recent days and the deep window were last rolled again.
+    Column("recent_at", UtcDateTime, nullable=True),
+    Column("deep_at", UtcDateTime, nullable=True),
+    Column("runner", String(64), nullable=True),
+    Column("held_until", UtcDateTime, nullable=True),
+)

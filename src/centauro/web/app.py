@@ -31,6 +31,7 @@ from centauro.web import (
     messages,
     operator,
     records,
+    reports,
     texts,
 )
 from centauro.web.headers import SecurityHeaders
@@ -94,6 +95,7 @@ def create_panel(gateway: Gateway) -> ASGIApp:
             *records.routes,
             *live.routes,
             *campaigns.routes,
+            *reports.routes,
             Mount("/static", static, name="static"),
         ],
         exception_handlers={

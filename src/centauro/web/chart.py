@@ -26,16 +26,19 @@ def _ceiling(value: int) -> int:
         step *= 10
 
 
-def days_chart(days: Sequence[tuple[date, Counts]]) -> Markup:
+def days_chart(
+    days: Sequence[tuple[date, Counts]], title: str = "Mensajes por día, últimos 30 días"
+) -> Markup:
     """An accessible SVG of ``days`` (oldest first)."""
     top = _ceiling(max((c.accepted for _, c in days), default=0) or 1)
     plot_w, plot_h = WIDTH - LEFT - 4, HEIGHT - BOTTOM - TOP
     slot = plot_w / max(len(days), 1)
     bar = max(slot * 0.7, 1.0)
+    step = max(len(days) // 6, 1)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="chart-title">Mensajes por día, últimos 30 días</title>',
+        f'<title id="chart-title">{escape(title)}</title>',
     ]
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
@@ -66,7 +69,8 @@ def days_chart(days: Sequence[tuple[date, Counts]]) -> Markup:
                     f'fill="{COLOURS[kind]}"/>'
                 )
         parts.append("</g>")
-        if i % 5 == 0 or i == len(days) - 1:
+        to_last = len(days) - 1 - i  # a label every ``step`` days, none crowding the last
+        if (i % step == 0 and to_last >= step // 2) or to_last == 0:
             last = i == len(days) - 1
             parts.append(
                 f'<text x="{x + bar if last else x + bar / 2:.1f}" y="{HEIGHT - 8}" '

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import FormData, QueryParams
 
 MAX_FIELD = 2000
+#: The dates a form may name (a search's or a report's period).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class FormError(ValueError):
@@ -64,6 +66,10 @@ def _day(data: QueryParams, name: str, label: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        raise FormError(f"{label}: use una fecha válida (AAAA-MM-DD).") from None
+        day = None
+    # Years far out are refused too: the day after 9999-12-31 (a range's end) overflows.
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        raise FormError(f"{label}: use una fecha válida (AAAA-MM-DD).")
+    return day
