@@ -151,12 +151,14 @@ def keep_pending(
     )
 
 
-def pending(conn: Connection, *, limit: int) -> list[PendingReceipt]:
+def pending(conn: Connection, *, limit: int, since: datetime | None = None) -> list[PendingReceipt]:
+    """The oldest ``limit`` kept receipts (``since``: only those received since then)."""
+    recent = "WHERE received_at >= :since " if since is not None else ""
     rows = sql.fetchall(
         conn,
-        "SELECT id, connector, carrier_id, state, error, received_at FROM pending_receipts "
-        "ORDER BY id LIMIT :limit",
-        {"limit": limit},
+        "SELECT id, connector, carrier_id, state, error, received_at FROM pending_receipts "  # noqa: S608 - constants
+        f"{recent}ORDER BY id LIMIT :limit",
+        {"limit": limit, "since": sql.stamp(conn, since)},
     )
     return [
         PendingReceipt(r[0], r[1], r[2], r[3], r[4], sql.unstamp(r[5]))  # type: ignore[arg-type]
