@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from centauro.domain.models import Account
-from centauro.service import accounts, reports, submit
+from centauro.service import accounts, counts, reports, submit
 from centauro.store.engine import Database
 from centauro.web.format import zone
 from tests.support.plans import captured, plan
@@ -131,7 +131,7 @@ def test_the_dashboard_reads_the_window_apart_and_shows_what_it_kept(db: Databas
     account = _account(db)
     chart = reports.DayCounts(ttl=timedelta(minutes=5))
     _send(db, account, T0 - timedelta(days=3))
-    today = reports.Counts(accepted=7)
+    today = counts.Counts(accepted=7)
     assert chart.due(now=T0, zone=CARACAS)
     assert chart.kept(now=T0, zone=CARACAS, today=today) is None
     with db.read() as conn:

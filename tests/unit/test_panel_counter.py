@@ -89,7 +89,7 @@ def test_numbers_use_venezuelan_and_colombian_separators() -> None:
 def test_the_chart_axis_labels_are_whole_numbers_that_match_the_bars() -> None:
     from datetime import date
 
-    from centauro.service.reports import Counts
+    from centauro.service.counts import Counts
     from centauro.web.chart import _ceiling, days_chart
 
     assert [_ceiling(n) for n in (1, 2, 3, 5, 11, 399, 401)] == [2, 2, 4, 10, 20, 400, 1000]

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from centauro.domain.states import REFUNDED, MessageState
-from centauro.service.reports import FAILED, Counts
+from centauro.service.counts import FAILED, Counts
 from centauro.store import summaries as store
 
 HOUR = timedelta(hours=1)

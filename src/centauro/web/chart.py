@@ -8,7 +8,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from centauro.service.reports import Counts
+from centauro.service.counts import Counts
 from centauro.web.format import number
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 44, 24, 10

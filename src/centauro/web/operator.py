@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from centauro.domain.errors import CentauroError, Conflict, InvalidRequest
-from centauro.service import accounts, panel_auth, reports, senders
+from centauro.service import accounts, counts, panel_auth, reports, senders
 from centauro.service.sealing import Sealer
 from centauro.web import format as fmt
 from centauro.web import forms, texts
@@ -47,8 +47,8 @@ def _read_done(task: asyncio.Task[None]) -> None:
 
 
 async def _chart_days(
-    gw: Any, zone: ZoneInfo, at: datetime, today: reports.Counts
-) -> tuple[list[tuple[date, reports.Counts]], bool]:
+    gw: Any, zone: ZoneInfo, at: datetime, today: counts.Counts
+) -> tuple[list[tuple[date, counts.Counts]], bool]:
     """The 30 days of the chart and whether the past ones are still being read. The past
     days are re-read off the request path (a background task, at most every few minutes):
     no view waits for the whole window's range — the view that starts the first read waits
@@ -67,7 +67,7 @@ async def _chart_days(
     if days is not None:
         return days, False
     last = at.astimezone(zone).date()
-    empty = reports.Counts()
+    empty = counts.Counts()
     return [*((last - timedelta(days=n), empty) for n in range(29, 0, -1)), (last, today)], True
 
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from centauro.domain import csvfile
-from centauro.service import reports, summaries
+from centauro.service import counts, reports, summaries
 from centauro.web import format as fmt
 from centauro.web import forms
 from centauro.web.chart import days_chart
@@ -101,7 +101,7 @@ async def reports_page(request: Request) -> Response:
     )
 
 
-def _numbers(c: reports.Counts) -> list[str]:
+def _numbers(c: counts.Counts) -> list[str]:
     rate = c.delivery_rate
     return [
         str(c.accepted),
