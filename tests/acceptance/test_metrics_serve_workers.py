@@ -91,6 +91,14 @@ def test_every_http_worker_counts_what_the_delivery_worker_sent_and_delivered(
             return store_counts(gw.database_url)[(account.client_id, "sim", "delivered")] == N
 
         wait_until(all_delivered, 60, "every message delivered")
+
+        def window_drained() -> bool:
+            # A snapshot the delivering worker writes at each reload (0.5 s here): the last
+            # one may predate the last receipt.
+            _, _, samples = scrape_on_one_connection(gw)
+            return value(samples, "centauro_connector_window_used", connector="sim") == 0
+
+        wait_until(window_drained, 30, "the stored window-in-use back to 0")
         assert sorted(p.name for p in directory.iterdir() if p.name.startswith("counter_"))
 
         seen: dict[int, Samples] = {}
