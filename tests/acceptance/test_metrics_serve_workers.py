@@ -12,28 +12,19 @@ temporary directory of the counters' files is gone once ``serve`` stopped.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.acceptance.test_metrics import Samples, store_counts, value
+from tests.support.processes import eventually
 from tests.support.server import ServerProcess, free_port
 from tests.support.smsc import start_smsc
 
 TOKEN = "operator-token-for-the-metrics-workers-test-0123"
 N = 40
 WINDOW = 16
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def scrape_on_one_connection(gw: ServerProcess) -> tuple[int, bool, Samples]:
@@ -90,7 +81,7 @@ def test_every_http_worker_counts_what_the_delivery_worker_sent_and_delivered(
         def all_delivered() -> bool:
             return store_counts(gw.database_url)[(account.client_id, "sim", "delivered")] == N
 
-        wait_until(all_delivered, 60, "every message delivered")
+        eventually(all_delivered, "every message delivered", timeout=60)
 
         def window_drained() -> bool:
             # A snapshot the delivering worker writes at each reload (0.5 s here): the last
@@ -98,7 +89,7 @@ def test_every_http_worker_counts_what_the_delivery_worker_sent_and_delivered(
             _, _, samples = scrape_on_one_connection(gw)
             return value(samples, "centauro_connector_window_used", connector="sim") == 0
 
-        wait_until(window_drained, 30, "the stored window-in-use back to 0")
+        eventually(window_drained, "the stored window-in-use back to 0", timeout=30)
         assert sorted(p.name for p in directory.iterdir() if p.name.startswith("counter_"))
 
         seen: dict[int, Samples] = {}
