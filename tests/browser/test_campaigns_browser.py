@@ -95,8 +95,13 @@ def test_ten_thousand_rows_from_upload_to_all_delivered(page: Any, gw: Gateway) 
     assert page.locator("#state").inner_text() in ("enviándose", "terminada")
     assert balance(gw, client_id) == 10_000
     # The page's own script polls and updates the bar, and reloads when the state moves.
+    # "done" means every message left; the receipts come after, so it also waits for the
+    # page to show none pending (the script keeps polling until then).
     deadline = time.monotonic() + 300
-    while page.locator("#state").get_attribute("data-state") != "done":
+    while (
+        page.locator("#state").get_attribute("data-state") != "done"
+        or page.locator("#pending").inner_text() != "0"
+    ):
         assert time.monotonic() < deadline, page.locator("#progress").inner_text()
         time.sleep(0.5)
     assert page.locator("#delivered").inner_text() == "10.000"
