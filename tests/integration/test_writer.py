@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +14,9 @@ from sqlalchemy import Connection, event
 
 from centauro.domain.errors import InsufficientCredits, NotFound
 from centauro.domain.models import Account
-from centauro.service import accounts, submit
+from centauro.service import accounts, submit, suppressions
 from centauro.store import accounts as account_store
+from centauro.store import messages as message_store
 from centauro.store.engine import Database
 from centauro.store.writer import Writer
 from tests.support.roundtrips import Turns
@@ -171,3 +174,107 @@ def test_a_batch_of_sends_is_one_round_trip_on_postgresql(db: Database) -> None:
     assert [isinstance(r, InsufficientCredits) for r in results] == [i % 4 == 0 for i in range(32)]
     with db.read() as conn:
         assert account_store.by_id(conn, account.id).balance == 1000 - 24  # type: ignore[union-attr]
+
+
+def test_jobs_queued_while_another_process_commits_join_the_batch(
+    db: Database, writer: Writer
+) -> None:
+    """With ``serve --workers`` another process holds the SQLite file's write lock between
+    our batches: what queued while the writer waited for it goes into the same commit."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no file-wide write lock")
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Turnos", credits=0, now=_now()).client_id
+    path = db.write_engine.url.database
+    assert path
+    other = sqlite3.connect(path, isolation_level=None)  # as another worker's writer would
+
+    def topup(conn: Connection) -> int:
+        return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
+
+    async def main() -> list[int]:
+        other.execute("BEGIN IMMEDIATE")
+        first = asyncio.ensure_future(writer.run(topup))
+        deadline = time.monotonic() + 10
+        while not writer._queue.empty():  # the writer took it and waits for the lock
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(writer.run(topup)) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        other.execute("COMMIT")
+        return await asyncio.gather(first, *rest)
+
+    try:
+        balances = asyncio.run(main())
+    finally:
+        other.close()
+    assert sorted(balances) == [1, 2, 3, 4, 5]
+    assert (writer.jobs, writer.commits) == (5, 1)
+
+
+def test_a_batch_of_sends_on_sqlite_runs_together_with_each_send_answered_as_alone(
+    db: Database, writer: Writer
+) -> None:
+    """The sends of one batch share their statements (``submit.Commit.together``): one
+    charge per account, one INSERT for all messages. Each is still answered as if it ran
+    alone: an account whose sends are not all covered is charged send by send, an opted-out
+    number is left out, a disabled account is refused, and no send takes its own savepoint."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL sends a batch as one pipeline instead")
+    with db.begin() as conn:
+        rich = accounts.create(conn, name="Rico", credits=100, now=_now()).account
+        poor = accounts.create(conn, name="Pobre", credits=3, now=_now()).account
+        gone = accounts.create(conn, name="Baja", credits=100, now=_now())
+        accounts.set_enabled(conn, client_id=gone.client_id, enabled=False, now=_now())
+        suppressions.add(conn, rich, "04140000004", source="api", now=_now())
+    statements: list[str] = []
+
+    @event.listens_for(db.write_engine, "connect")
+    def _trace(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    db.write_engine.dispose()  # the writer's connection is traced from its start
+    owner = [rich, poor, rich, gone.account, rich, poor, poor, rich, poor, rich]
+
+    async def main() -> list[Any]:
+        await writer.run(lambda conn: None)  # connect first
+        statements.clear()
+        jobs = [_send(a, f"0414{i:07d}") for i, a in enumerate(owner)]
+        return await asyncio.gather(*(writer.run(j) for j in jobs), return_exceptions=True)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        event.remove(db.write_engine, "connect", _trace)
+    assert writer.commits == 2, "the ten sends went in one batch"
+    assert "SAVEPOINT job" not in statements
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == [
+        "Receipt", "Receipt", "Receipt", "AuthenticationFailed", "Receipt",
+        "Receipt", "Receipt", "Receipt", "InsufficientCredits", "Receipt",
+    ]  # fmt: skip
+    opted_out = results[4]
+    assert isinstance(opted_out, submit.Receipt)
+    assert opted_out.message_ids == [None]
+    assert opted_out.items[0].verdict is submit.Verdict.OPTED_OUT
+    ids = [r.message_ids[0] for r in results if isinstance(r, submit.Receipt) and r.cost]
+    assert ids == sorted(ids) and len(set(ids)) == 7  # noqa: PT018 - numbered in batch order
+    with db.read() as conn:
+        for account, spent, sends in ((rich, 4, 4), (poor, 3, 3)):
+            current = account_store.by_id(conn, account.id)
+            assert current is not None
+            assert current.balance == account.balance - spent
+            entries = account_store.ledger_entries(conn, account.id)
+            charges = sorted((e for e in entries if e.kind == "charge"), key=lambda e: e.id)
+            assert len(charges) == sends
+            assert [e.balance_after for e in charges] == [
+                account.balance - n for n in range(1, sends + 1)
+            ]
+            assert account_store.ledger_sum(conn, account.id) == current.balance
+        listed = message_store.listing(conn, account_id=rich.id, limit=10)
+        assert sorted(m.id for m in listed) == [
+            r.message_ids[0]
+            for r, a in zip(results, owner, strict=True)
+            if a is rich and isinstance(r, submit.Receipt) and r.cost
+        ]

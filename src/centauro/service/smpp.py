@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from centauro.domain.errors import Conflict, NotFound
 from centauro.domain.models import Account
 from centauro.domain.states import FINAL
-from centauro.service.submit import Plan, Receipt, Timing, commit
+from centauro.service.submit import Commit, Plan, Receipt, Timing, commit
 from centauro.store import accounts as account_store
 from centauro.store import smpp as store
 
@@ -131,16 +131,65 @@ def submit(
     """The one submit path, plus what a receipt will need (``addresses`` per item)."""
     receipt = commit(conn, account=account, planned=planned, source=SOURCE, now=now, timing=timing)
     if registered & 0x03:
-        store.insert_submits(
-            conn,
-            [
-                store.NewSubmit(mid, account.id, registered & 0x03, a.source, a.destination)
-                for mid, a in zip(receipt.message_ids, addresses, strict=True)
-                if mid is not None
-            ],
-            now,
-        )
+        _remember(conn, account, receipt, registered, addresses, now)
     return receipt
+
+
+def _remember(
+    conn: Connection,
+    account: Account,
+    receipt: Receipt,
+    registered: int,
+    addresses: Sequence[Addresses],
+    now: datetime,
+) -> None:
+    """Keep what the receipts the customer asked for will need."""
+    store.insert_submits(
+        conn,
+        [
+            store.NewSubmit(mid, account.id, registered & 0x03, a.source, a.destination)
+            for mid, a in zip(receipt.message_ids, addresses, strict=True)
+            if mid is not None
+        ],
+        now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """:func:`submit` as a writer job. On SQLite the writer runs a batch of them through
+    :meth:`together`: the bind's window of submits shares the statements of one send
+    (``service.submit.Commit.together``, store/writer.py)."""
+
+    account: Account
+    planned: Plan
+    now: datetime
+    timing: Timing
+    registered: int
+    addresses: Sequence[Addresses]
+
+    def __call__(self, conn: Connection) -> Receipt:
+        return submit(
+            conn,
+            account=self.account,
+            planned=self.planned,
+            now=self.now,
+            timing=self.timing,
+            registered=self.registered,
+            addresses=self.addresses,
+        )
+
+    @staticmethod
+    def together(conn: Connection, jobs: Sequence[Submit]) -> list[tuple[bool, object]]:
+        """:func:`submit` for each of ``jobs``, in order, as in ``Commit.together``."""
+        outcomes = Commit.together(
+            conn, [Commit(j.account, j.planned, SOURCE, j.now, j.timing) for j in jobs]
+        )
+        for job, (ok, receipt) in zip(jobs, outcomes, strict=True):
+            if ok and job.registered & 0x03:
+                assert isinstance(receipt, Receipt)
+                _remember(conn, job.account, receipt, job.registered, job.addresses, job.now)
+        return outcomes
 
 
 def status_changed(conn: Connection, message_ids: Sequence[int], now: datetime) -> int:

@@ -22,6 +22,7 @@ from centauro.domain import binary as binary_rules
 from centauro.domain import inputs, numbers, schedule, text
 from centauro.domain.errors import (
     AuthenticationFailed,
+    CentauroError,
     InsufficientCredits,
     InvalidNumber,
     MissingParameter,
@@ -265,20 +266,7 @@ def commit(
     items = _drop_suppressed(conn, account.id, planned.items)
     accepted = [i for i in items if i.verdict is Verdict.ACCEPTED]
     cost = sum(i.segments for i in accepted)
-    balance = account.balance
-    if cost:
-        charged = account_store.charge(
-            conn, account_id=account.id, secret_hash=account.secret_hash, amount=cost, now=now
-        )
-        if charged is None:
-            current = account_store.by_id(conn, account.id)
-            if current is None or not current.enabled or current.secret_hash != account.secret_hash:
-                raise AuthenticationFailed
-            raise InsufficientCredits(cost, current.balance)
-        balance = charged
-    elif not account_store.is_current(conn, account.id, account.secret_hash):
-        # Nothing to charge, so no charge re-checked the (maybe cached) credentials.
-        raise AuthenticationFailed
+    balance = _charge(conn, account, cost, now)
     ids = message_store.insert_queued(
         conn, account_id=account.id, source=source, items=accepted, now=now, schedule=when
     )
@@ -297,6 +285,24 @@ def commit(
     next_id = iter(ids)
     message_ids = [next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items]
     return Receipt(items, message_ids, cost, balance, when.status, when.due_at)
+
+
+def _charge(conn: Connection, account: Account, cost: int, now: datetime) -> int:
+    """Take ``cost`` credits; the balance after. Raises as :func:`commit` says."""
+    if not cost:
+        if not account_store.is_current(conn, account.id, account.secret_hash):
+            # Nothing to charge, so no charge re-checked the (maybe cached) credentials.
+            raise AuthenticationFailed
+        return account.balance
+    charged = account_store.charge(
+        conn, account_id=account.id, secret_hash=account.secret_hash, amount=cost, now=now
+    )
+    if charged is None:
+        current = account_store.by_id(conn, account.id)
+        if current is None or not current.enabled or current.secret_hash != account.secret_hash:
+            raise AuthenticationFailed
+        raise InsufficientCredits(cost, current.balance)
+    return charged
 
 
 def _schedule(
@@ -357,6 +363,122 @@ class Commit:
             now=self.now,
             timing=self.timing,
         )
+
+    @staticmethod
+    def together(  # noqa: PLR0912 - the steps of commit(), each over the whole batch
+        conn: Connection, commits: Sequence[Commit]
+    ) -> list[tuple[bool, object]]:
+        """SQLite: the sends of one writer batch as a few statements for all of them.
+
+        One suppression read and one charge per account, one INSERT for every message and
+        one for every ledger row, instead of about seven statements per send. With
+        ``serve --workers`` two processes take turns on the file's write lock, so the time a
+        send holds it bounds the rate (docs/performance.md). Outcomes, ids and ledger rows
+        are those of :func:`commit` run on each in order: an account whose sends together
+        are not covered (or whose secret changed) is charged send by send instead, and each
+        passes or fails as alone. The writer runs this inside one savepoint and, should it
+        raise, runs the sends one by one (store/writer.py).
+        """
+        outcomes: list[tuple[bool, object]] = [(True, None)] * len(commits)
+        whens: list[message_store.Schedule | None] = []
+        for k, c in enumerate(commits):
+            try:
+                whens.append(_schedule(conn, c.account, c.now, c.timing))
+            except CentauroError as exc:
+                outcomes[k] = (False, exc)
+                whens.append(None)
+        wanted: dict[int, set[str]] = {}
+        for c, when in zip(commits, whens, strict=True):
+            if when is not None:
+                wanted.setdefault(c.account.id, set()).update(
+                    i.e164 for i in c.planned.items if i.verdict is Verdict.ACCEPTED
+                )
+        suppressed = {
+            account_id: suppression_store.among(conn, account_id, sorted(numbers))
+            for account_id, numbers in wanted.items()
+        }
+        items = [_opted_out(c.planned.items, suppressed.get(c.account.id, set())) for c in commits]
+        costs = [sum(i.segments for i in its if i.verdict is Verdict.ACCEPTED) for its in items]
+        balances = [c.account.balance for c in commits]
+        by_payer: dict[tuple[int, str], list[int]] = {}
+        for k, c in enumerate(commits):
+            if whens[k] is not None:
+                by_payer.setdefault((c.account.id, c.account.secret_hash), []).append(k)
+        for (account_id, secret_hash), ks in by_payer.items():
+            paying = [k for k in ks if costs[k]]
+            total = sum(costs[k] for k in paying)
+            charged = (
+                account_store.charge(
+                    conn,
+                    account_id=account_id,
+                    secret_hash=secret_hash,
+                    amount=total,
+                    now=commits[paying[-1]].now,
+                )
+                if len(paying) > 1 and len(paying) == len(ks)
+                else None
+            )
+            if charged is not None:
+                after = charged + total
+                for k in paying:
+                    after -= costs[k]
+                    balances[k] = after
+                continue
+            for k in ks:  # one by one, as commit() would
+                try:
+                    balances[k] = _charge(conn, commits[k].account, costs[k], commits[k].now)
+                except CentauroError as exc:
+                    outcomes[k] = (False, exc)
+        queued = [
+            k
+            for k in range(len(commits))
+            if outcomes[k][0] and any(i.verdict is Verdict.ACCEPTED for i in items[k])
+        ]
+        numbered = message_store.insert_queued_many(
+            conn,
+            [
+                message_store.QueuedSend(
+                    commits[k].account.id,
+                    commits[k].source,
+                    [i for i in items[k] if i.verdict is Verdict.ACCEPTED],
+                    commits[k].now,
+                    whens[k],  # type: ignore[arg-type]
+                )
+                for k in queued
+            ],
+        )
+        ids_of = dict(zip(queued, numbered, strict=True))
+        account_store.record_many(
+            conn,
+            [
+                {
+                    "account_id": commits[k].account.id,
+                    "kind": "charge",
+                    "amount": -costs[k],
+                    "balance_after": balances[k],
+                    "message_id": ids_of[k][0],
+                    "messages": len(ids_of[k]),
+                    "note": f"{commits[k].source}: {len(ids_of[k])} mensajes",
+                    "created_at": commits[k].now,
+                }
+                for k in queued
+                if costs[k]
+            ],
+        )
+        for k in range(len(commits)):
+            if not outcomes[k][0]:
+                continue
+            next_id = iter(ids_of.get(k, ()))
+            when = whens[k]
+            assert when is not None
+            message_ids = [
+                next(next_id) if i.verdict is Verdict.ACCEPTED else None for i in items[k]
+            ]
+            outcomes[k] = (
+                True,
+                Receipt(items[k], message_ids, costs[k], balances[k], when.status, when.due_at),
+            )
+        return outcomes
 
     def send(self, conn: Connection) -> Callable[[], Receipt]:
         """Send the statement now; the returned function reads the outcome, or raises
@@ -421,7 +543,10 @@ def _receipt(
 
 def _drop_suppressed(conn: Connection, account_id: int, items: list[Item]) -> list[Item]:
     numbers = [i.e164 for i in items if i.verdict is Verdict.ACCEPTED]
-    suppressed = suppression_store.among(conn, account_id, numbers)
+    return _opted_out(items, suppression_store.among(conn, account_id, numbers))
+
+
+def _opted_out(items: list[Item], suppressed: set[str]) -> list[Item]:
     if not suppressed:
         return items
     return [

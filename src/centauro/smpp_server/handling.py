@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection
 
 from centauro import metrics
 from centauro.connectors.smpp.pdu import (
@@ -186,19 +184,12 @@ class Handler:
             for item in planned.items
         ]
 
-        def commit(account: Account) -> Callable[[Connection], submit_service.Receipt]:
-            return lambda conn: smpp.submit(
-                conn,
-                account=account,
-                planned=planned,
-                now=now,
-                timing=timing,
-                registered=registered,
-                addresses=addresses,
-            )
+        def commit(account: Account) -> smpp.Submit:
+            return smpp.Submit(account, planned, now, timing, registered, addresses)
 
         try:
-            receipt = await self.gateway.write(commit(client.login.account))
+            account = client.login.account
+            receipt = await self.gateway.write(commit(account), order=account.id)
         except errors.AuthenticationFailed:
             # The charge checks the account as read at bind time: its API secret may have
             # been rotated since (the SMPP password is apart). Read it again, once.
@@ -207,7 +198,7 @@ class Handler:
             if fresh is None or not fresh.account.enabled:
                 raise
             client.login = fresh
-            receipt = await self.gateway.write(commit(fresh.account))
+            receipt = await self.gateway.write(commit(fresh.account), order=fresh.account.id)
         self.gateway.queued()
         return receipt
 

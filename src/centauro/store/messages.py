@@ -122,21 +122,77 @@ def insert_queued(
     # On PostgreSQL a few rows take their ids from the sequence in the INSERT itself
     # (one round trip less than asking nextval first: that is every single send).
     ids = [0] * len(items) if returning else allocate_ids(conn, len(items))
-    stamp = sql.stamp(conn, now)
+    marks, params = _rows(conn, QueuedSend(account_id, source, items, now, schedule), ids)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if returning:
+            statement = _statement(marks[1:], returning=True)
+            cursor.executemany(statement, [p[1:] for p in params], returning=True)
+            ids = []
+            while True:
+                ids.append(int(cursor.fetchone()[0]))
+                if not cursor.nextset():
+                    break
+        else:
+            cursor.executemany(_statement(marks), params)
+    finally:
+        cursor.close()
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedSend:
+    """One request's messages for :func:`insert_queued_many`."""
+
+    account_id: int
+    source: str
+    items: Sequence[NewMessage]
+    now: datetime
+    schedule: Schedule = Schedule()
+
+
+def insert_queued_many(conn: Connection, sends: Sequence[QueuedSend]) -> list[list[int]]:
+    """:func:`insert_queued` for several requests at once: one ``executemany`` per form of
+    the statement instead of one per request (the writer's batch of single sends on SQLite,
+    service/submit.py ``Commit.together``). Each request's ids, in request order."""
+    ids = iter(allocate_ids(conn, sum(len(s.items) for s in sends)))
+    by_statement: dict[str, list[tuple[Any, ...]]] = {}
+    numbered: list[list[int]] = []
+    for send in sends:
+        own = [next(ids) for _ in send.items]
+        numbered.append(own)
+        if own:
+            marks, params = _rows(conn, send, own)
+            by_statement.setdefault(_statement(marks), []).extend(params)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for statement, params in by_statement.items():
+            cursor.executemany(statement, params)
+    finally:
+        cursor.close()
+    return numbered
+
+
+def _rows(
+    conn: Connection, send: QueuedSend, ids: Sequence[int]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """One request's rows (every column, ``id`` first) and the value of each column in
+    the INSERT: a placeholder, or the account's default sender read by a sub-select."""
+    schedule = send.schedule
+    stamp = sql.stamp(conn, send.now)
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     marks_list = [mark] * len(_INSERT_COLUMNS)
     sender: object = schedule.sender
     if schedule.default_sender:
         marks_list[_SENDER] = _DEFAULT_SENDER.format(mark=mark)
-        sender = account_id
-    placeholders = ", ".join(marks_list)
+        sender = send.account_id
     status = schedule.status.value
-    due = sql.stamp(conn, schedule.due_at or now)
+    due = sql.stamp(conn, schedule.due_at or send.now)
     expires = sql.stamp(conn, schedule.expires_at)
     params = [
         (
             mid,
-            account_id,
+            send.account_id,
             m.e164,
             m.name,
             m.reference,
@@ -145,7 +201,7 @@ def insert_queued(
             m.segments,
             m.segments,
             status,
-            source,
+            send.source,
             due,
             0,
             schedule.category,
@@ -157,27 +213,16 @@ def insert_queued(
             schedule.udh,
             schedule.campaign_id,
         )
-        for mid, m in zip(ids, items, strict=True)
+        for mid, m in zip(ids, send.items, strict=True)
     ]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if returning:
-            columns = ", ".join(_INSERT_COLUMNS[1:])
-            marks = ", ".join(marks_list[1:])
-            statement = f"INSERT INTO messages ({columns}) VALUES ({marks}) RETURNING id"  # noqa: S608
-            cursor.executemany(statement, [p[1:] for p in params], returning=True)
-            ids = []
-            while True:
-                ids.append(int(cursor.fetchone()[0]))
-                if not cursor.nextset():
-                    break
-        else:
-            columns = ", ".join(_INSERT_COLUMNS)
-            statement = f"INSERT INTO messages ({columns}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(statement, params)
-    finally:
-        cursor.close()
-    return ids
+    return marks_list, params
+
+
+def _statement(marks: Sequence[str], *, returning: bool = False) -> str:
+    """The INSERT of ``marks`` (all columns, or all but ``id`` numbered by the sequence)."""
+    columns = ", ".join(_INSERT_COLUMNS[len(_INSERT_COLUMNS) - len(marks) :])
+    tail = " RETURNING id" if returning else ""
+    return f"INSERT INTO messages ({columns}) VALUES ({', '.join(marks)}){tail}"  # noqa: S608
 
 
 def _message(row: Any) -> Message:

@@ -59,6 +59,7 @@ class Writer:
         self.jobs = 0
         self.busy_seconds = 0.0
         self._careful_until = 0.0
+        self._stopping = False  # the stop sign was taken into a batch (see _transaction)
 
     def start(self) -> None:
         self._thread.start()
@@ -91,19 +92,24 @@ class Writer:
             if first is _STOP:
                 break
             batch: list[_Pending] = [first]  # type: ignore[list-item]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)  # type: ignore[arg-type]
+            stopping = self._gather(batch)
             batch.sort(key=_order)  # stable: unordered jobs keep their places, first
             self._run_batch(batch)
+            stopping = stopping or self._stopping
         if self._conn is not None:
             self._conn.close()
+
+    def _gather(self, batch: list[_Pending]) -> bool:
+        """Add the jobs queued by now to ``batch``; True when the stop sign was among them."""
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if item is _STOP:
+                return True
+            batch.append(item)  # type: ignore[arg-type]
+        return False
 
     def stats(self) -> dict[str, float]:
         """Jobs and commits so far, and seconds spent in transactions (the writer's load)."""
@@ -157,26 +163,22 @@ class Writer:
                     pending.outcome = outcome
                 return
         with conn.begin():
-            for pending in batch:
-                # Raw SAVEPOINT statements: SQLAlchemy's begin_nested() costs ~20x more,
-                # and this runs once per request.
-                sql.execute(conn, "SAVEPOINT job")
-                try:
-                    result = pending.job(conn)
-                except CentauroError as exc:
-                    sql.execute(conn, "ROLLBACK TO SAVEPOINT job")
-                    pending.outcome = (False, exc)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    sql.execute(conn, "ROLLBACK TO SAVEPOINT job")
-                    log.exception("store_job_failed", extra={"action": "store_job_failed"})
-                    failure = StoreUnavailable()
-                    failure.__cause__ = exc
-                    pending.outcome = (False, failure)
-                else:
-                    sql.execute(conn, "RELEASE SAVEPOINT job")
-                    pending.outcome = (True, result)
+            if conn.dialect.name == "sqlite":
+                # The write lock is ours now: BEGIN IMMEDIATE may have waited for another
+                # process's commit (serve --workers). The jobs queued meanwhile join this
+                # batch instead of waiting a whole turn for the next one, so two processes
+                # take turns with full batches, one commit each per turn.
+                self._stopping = self._gather(batch) or self._stopping
+                batch.sort(key=_order)
+            at = 0
+            while at < len(batch):
+                run = _together(batch, at) if conn.dialect.name == "sqlite" else 1
+                if run > 1 and _run_together(conn, batch[at : at + run]):
+                    at += run
+                    continue
+                for pending in batch[at : at + run]:
+                    _run_alone(conn, pending)
+                at += run
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
@@ -195,6 +197,60 @@ class Writer:
 
 def _order(pending: _Pending) -> int:
     return pending.order
+
+
+def _run_alone(conn: Connection, pending: _Pending) -> None:
+    """Run one job in its own savepoint: its failure undoes its writes only."""
+    # Raw SAVEPOINT statements: SQLAlchemy's begin_nested() costs ~20x more, and this
+    # runs once per request.
+    sql.execute(conn, "SAVEPOINT job")
+    try:
+        result = pending.job(conn)
+    except CentauroError as exc:
+        sql.execute(conn, "ROLLBACK TO SAVEPOINT job")
+        pending.outcome = (False, exc)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        sql.execute(conn, "ROLLBACK TO SAVEPOINT job")
+        log.exception("store_job_failed", extra={"action": "store_job_failed"})
+        failure = StoreUnavailable()
+        failure.__cause__ = exc
+        pending.outcome = (False, failure)
+    else:
+        sql.execute(conn, "RELEASE SAVEPOINT job")
+        pending.outcome = (True, result)
+
+
+def _together(batch: list[_Pending], at: int) -> int:
+    """How many jobs from ``at`` on can run as one call of their kind's ``together``:
+    consecutive jobs of one class that has it (``service.submit.Commit``), else 1."""
+    kind = type(batch[at].job)
+    if getattr(kind, "together", None) is None:
+        return 1
+    end = at + 1
+    while end < len(batch) and type(batch[end].job) is kind:
+        end += 1
+    return end - at
+
+
+def _run_together(conn: Connection, run: list[_Pending]) -> bool:
+    """Run ``run`` through ``together`` in one savepoint; False (and nothing written) if
+    that raised, so the caller runs the jobs one by one and each fails or passes alone."""
+    sql.execute(conn, "SAVEPOINT jobs")
+    try:
+        outcomes = type(run[0].job).together(conn, [p.job for p in run])  # type: ignore[attr-defined]
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        sql.execute(conn, "ROLLBACK TO SAVEPOINT jobs")
+        sql.execute(conn, "RELEASE SAVEPOINT jobs")
+        log.warning("store_jobs_together_failed", extra={"action": "store_jobs_together_failed"})
+        return False
+    sql.execute(conn, "RELEASE SAVEPOINT jobs")
+    for pending, outcome in zip(run, outcomes, strict=True):
+        pending.outcome = outcome
+    return True
 
 
 def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[tuple[bool, Any]]:
