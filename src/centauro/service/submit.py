@@ -365,9 +365,7 @@ class Commit:
         )
 
     @staticmethod
-    def together(  # noqa: PLR0912 - the steps of commit(), each over the whole batch
-        conn: Connection, commits: Sequence[Commit]
-    ) -> list[tuple[bool, object]]:
+    def together(conn: Connection, commits: Sequence[Commit]) -> list[tuple[bool, object]]:
         """SQLite: the sends of one writer batch as a few statements for all of them.
 
         One suppression read and one charge per account, one INSERT for every message and
@@ -399,36 +397,7 @@ class Commit:
         }
         items = [_opted_out(c.planned.items, suppressed.get(c.account.id, set())) for c in commits]
         costs = [sum(i.segments for i in its if i.verdict is Verdict.ACCEPTED) for its in items]
-        balances = [c.account.balance for c in commits]
-        by_payer: dict[tuple[int, str], list[int]] = {}
-        for k, c in enumerate(commits):
-            if whens[k] is not None:
-                by_payer.setdefault((c.account.id, c.account.secret_hash), []).append(k)
-        for (account_id, secret_hash), ks in by_payer.items():
-            paying = [k for k in ks if costs[k]]
-            total = sum(costs[k] for k in paying)
-            charged = (
-                account_store.charge(
-                    conn,
-                    account_id=account_id,
-                    secret_hash=secret_hash,
-                    amount=total,
-                    now=commits[paying[-1]].now,
-                )
-                if len(paying) > 1 and len(paying) == len(ks)
-                else None
-            )
-            if charged is not None:
-                after = charged + total
-                for k in paying:
-                    after -= costs[k]
-                    balances[k] = after
-                continue
-            for k in ks:  # one by one, as commit() would
-                try:
-                    balances[k] = _charge(conn, commits[k].account, costs[k], commits[k].now)
-                except CentauroError as exc:
-                    outcomes[k] = (False, exc)
+        balances = _charge_together(conn, commits, costs, whens, outcomes)
         queued = [
             k
             for k in range(len(commits))
@@ -514,6 +483,47 @@ def _start_in_one_statement(
         schedule=when,
     )
     return lambda: _receipt(account, planned, accepted, when, pending())
+
+
+def _charge_together(
+    conn: Connection,
+    commits: Sequence[Commit],
+    costs: list[int],
+    whens: list[message_store.Schedule | None],
+    outcomes: list[tuple[bool, object]],
+) -> list[int]:
+    """Charge the sends of :meth:`Commit.together` still standing (``whens[k]`` set): one
+    charge per account for all its sends, or, when that is refused or some send costs
+    nothing, send by send as :func:`commit` would — a refused send's outcome is set in
+    ``outcomes``. Each send's balance after its own charge, in order."""
+    balances = [c.account.balance for c in commits]
+    by_payer: dict[tuple[int, str], list[int]] = {}
+    for k, c in enumerate(commits):
+        if whens[k] is not None:
+            by_payer.setdefault((c.account.id, c.account.secret_hash), []).append(k)
+    for (account_id, secret_hash), ks in by_payer.items():
+        total = sum(costs[k] for k in ks)
+        charged = None
+        if len(ks) > 1 and all(costs[k] for k in ks):
+            charged = account_store.charge(
+                conn,
+                account_id=account_id,
+                secret_hash=secret_hash,
+                amount=total,
+                now=commits[ks[-1]].now,
+            )
+        if charged is not None:
+            after = charged + total
+            for k in ks:
+                after -= costs[k]
+                balances[k] = after
+            continue
+        for k in ks:
+            try:
+                balances[k] = _charge(conn, commits[k].account, costs[k], commits[k].now)
+            except CentauroError as exc:
+                outcomes[k] = (False, exc)
+    return balances
 
 
 def _receipt(
