@@ -7,9 +7,8 @@ separate processes over real sockets; the connector and routes are set with the 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from centauro.store import messages as message_store
 from centauro.store.engine import open_database
 from tests.support.php import php_field
+from tests.support.processes import eventually
 from tests.support.server import Account, ServerProcess, free_port, start_server
 from tests.support.smsc import SmscProcess, start_smsc
 from tests.support.stores import KINDS, store_url
@@ -75,14 +75,6 @@ class Carrier:
         )
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def connect(gw: ServerProcess, smsc: SmscProcess, *extra: str) -> None:
     gw.cli_json(
         "connectors", "add", "sim", "--host", "127.0.0.1", "--port", str(smsc.port),
@@ -90,13 +82,13 @@ def connect(gw: ServerProcess, smsc: SmscProcess, *extra: str) -> None:
         "--tps", "0", "--reconnect-min", "0.1", "--reconnect-max", "0.5", *extra,
     )  # fmt: skip
     gw.cli_json("routes", "add", "--default", "--connector", "sim")
-    wait_until(
+    eventually(
         lambda: any(
             c["name"] == "sim" and c["state"] == "up"
             for c in gw.cli_json("connectors", "status")["connectors"]
         ),
-        20,
         "the SMPP bind",
+        timeout=20,
     )
 
 
@@ -132,8 +124,10 @@ def test_messages_reach_delivered_and_long_texts_go_in_parts(carrier: Carrier) -
     short = ids_of(carrier.send(["04141234567", "04241234567"], "Su código es 4521"))
     long_text = "Promoción de fin de año en Centauro: " + "ñandú " * 40  # UCS-2, 5 parts
     long = ids_of(carrier.send(["04121234567"], long_text))
-    wait_until(
-        lambda: carrier.statuses(short + long) == Counter(delivered=3), 20, "three deliveries"
+    eventually(
+        lambda: carrier.statuses(short + long) == Counter(delivered=3),
+        "three deliveries",
+        timeout=20,
     )
     shown = carrier.gw.cli_json("messages", "show", long[0])
     assert (shown["encoding"], shown["segments"], shown["connector"]) == ("ucs2", 5, "sim")
@@ -146,7 +140,7 @@ def test_messages_reach_delivered_and_long_texts_go_in_parts(carrier: Carrier) -
 def test_a_carrier_rejection_fails_the_message_and_refunds_it(carrier: Carrier) -> None:
     before = carrier.balance()
     rejected = ids_of(carrier.send(["04161234567"], "Hola"))  # 58416 is refused by the SMSC
-    wait_until(lambda: carrier.statuses(rejected) == Counter(failed=1), 20, "the failure")
+    eventually(lambda: carrier.statuses(rejected) == Counter(failed=1), "the failure", timeout=20)
     shown = carrier.gw.cli_json("messages", "show", rejected[0])
     assert "0x0000000b" in shown["error"].lower()
     assert carrier.balance() == before  # charged 1, refunded 1
@@ -157,7 +151,7 @@ def test_a_carrier_rejection_fails_the_message_and_refunds_it(carrier: Carrier) 
 
 def test_inbound_messages_are_stored_and_listed(carrier: Carrier) -> None:
     carrier.smsc.inject_mo("584141234567", "2222", "¿Tienen envío a Maracaibo?")
-    wait_until(lambda: bool(carrier.gw.cli_json("inbound", "list")), 20, "the MO message")
+    eventually(lambda: bool(carrier.gw.cli_json("inbound", "list")), "the MO message", timeout=20)
     mo = carrier.gw.cli_json("inbound", "list")[0]
     assert (mo["from"], mo["to"], mo["text"], mo["connector"]) == (
         "+584141234567",
@@ -175,7 +169,9 @@ def throttling(store: str, tmp_path: Path) -> Iterator[Carrier]:
 def test_carrier_throttling_slows_us_down_but_fails_nothing(throttling: Carrier) -> None:
     numbers = [f"0414{i:07d}" for i in range(400)]
     ids = ids_of(throttling.send(numbers, "Oferta"))
-    wait_until(lambda: throttling.statuses(ids) == Counter(delivered=400), 60, "400 deliveries")
+    eventually(
+        lambda: throttling.statuses(ids) == Counter(delivered=400), "400 deliveries", timeout=60
+    )
     assert throttling.smsc.stats()["submit_throttled"] > 0
 
 
@@ -184,7 +180,7 @@ def test_a_dropped_bind_requeues_what_was_in_flight(carrier: Carrier) -> None:
     ids = ids_of(carrier.send(numbers, "Aviso"))
     carrier.smsc.wait_for(lambda s: s["submit_accepted"] >= 300, timeout=20)
     carrier.smsc.drop()
-    wait_until(lambda: carrier.statuses(ids)["delivered"] == 3000, 60, "3000 deliveries")
+    eventually(lambda: carrier.statuses(ids)["delivered"] == 3000, "3000 deliveries", timeout=60)
     accepted = Counter(a.destination for a in carrier.smsc.accepted())
     assert set(accepted) >= {"58" + n[1:] for n in numbers}  # none missing at the SMSC
     assert sum(accepted.values()) - 3000 <= WINDOW  # resent: at most what was in flight
@@ -205,19 +201,20 @@ def test_kill_9_in_the_middle_of_10000_messages_loses_nothing(store: str, tmp_pa
         smsc.wait_for(lambda s: s["submit_accepted"] >= 2_000, timeout=30)
         gw.kill()
         gw.start()
-        wait_until(
-            lambda: sum(1 for c in gw.cli_json("connectors", "status")["connectors"]
-                        if c["state"] == "up") == 1,
-            30,
+        eventually(
+            lambda: (
+                [c["state"] for c in gw.cli_json("connectors", "status")["connectors"]] == ["up"]
+            ),
             "the bind after restart",
-        )  # fmt: skip
-        wait_until(
+            timeout=30,
+        )
+        eventually(
             lambda: (
                 gw.cli_json("connectors", "status")["queued"] == 0
                 and gw.cli_json("connectors", "status")["awaiting_receipt"] == 0
             ),
-            90,
             "every message final",
+            timeout=90,
         )
     finally:
         gw.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from centauro.service import inbound as inbound_service
 from centauro.store import sql
 from centauro.store.engine import open_database
 from tests.support.php import php_field
+from tests.support.processes import eventually
 from tests.support.server import Account, ServerProcess, free_port, start_server
 from tests.support.stores import KINDS, store_url
 from tests.support.webhook_receiver import Receiver, receiving, secret_hash_key, signed_by
@@ -90,14 +90,6 @@ def send(gw: ServerProcess, account: Account, numbers: list[str], text: str) -> 
     ).json()
     assert answer["status"] == "200", answer
     return [r["Messageid"] for r in answer["response"][0]["datos"] if r["Messageid"]]
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def in_store(gw: ServerProcess, job: Callable[[Any], Any]) -> Any:
@@ -190,12 +182,12 @@ def test_failing_receivers_are_retried_with_backoff_and_the_log_shows_it(
         data: list[dict[str, Any]] = api(gw, account, "GET", path).json()["data"]
         return data
 
-    wait_until(lambda: any(d["last_status"] == 500 for d in log()), 20, "a recorded 500")
+    eventually(lambda: any(d["last_status"] == 500 for d in log()), "a recorded 500", timeout=20)
     failing = next(d for d in log() if d["last_status"] == 500)
     assert failing["status"] == "pending"
     assert failing["next_attempt_at"] is not None
     assert "HTTP 500" in failing["last_error"]
-    wait_until(lambda: all(d["status"] == "delivered" for d in log()), 30, "both delivered")
+    eventually(lambda: all(d["status"] == "delivered" for d in log()), "both delivered", timeout=30)
     assert sum(d["attempts"] for d in log()) == 8  # six refused, two accepted
     assert all(d["last_status"] == 200 and d["last_error"] is None for d in log())
     per_delivery = Counter(r.delivery for r in rx.on("/flaky"))
@@ -289,7 +281,7 @@ def test_kill_9_with_pending_deliveries_loses_none(
             return int(row[0])
 
         rx.wait_for(lambda r: len(r.deliveries()) == 800, 60, "all 800 deliveries")
-        wait_until(lambda: pending() == 0, 30, "every delivery recorded")
+        eventually(lambda: pending() == 0, "every delivery recorded", timeout=30)
     finally:
         gw.stop()
     counts = rx.deliveries()
