@@ -20,9 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from centauro.store.engine import open_database
-from tests.acceptance.test_smpp_delivery import FAST_FAILOVER, connect, ids_of, wait_until
+from tests.acceptance.test_smpp_delivery import FAST_FAILOVER, connect, ids_of
 from tests.acceptance.test_smpp_delivery import Carrier as Sender
 from tests.support.esme import new_customer, smpp_gateway
+from tests.support.processes import eventually
 from tests.support.server import ServerProcess, free_port, start_server
 from tests.support.smsc import SmscProcess, start_smsc
 from tests.support.stores import KINDS, store_url
@@ -122,7 +123,7 @@ def test_metrics_count_what_the_store_says_per_account_and_connector(
         done = sum(n for (_, _, status), n in counts.items() if status in FINAL)
         return done == len(all_ids)
 
-    wait_until(finished, 30, "every message final")
+    eventually(finished, "every message final", timeout=30)
     truth = store_counts(gw.database_url)
     # The simulator's choices make every outcome appear (seeded; checked, not assumed).
     assert {status for (_, _, status) in truth} >= {"delivered", "undelivered", "failed"}
@@ -201,10 +202,10 @@ def test_the_smpp_server_shows_binds_per_account_and_counts_its_submits(tmp_path
                 )  # fmt: skip
             finally:
                 esme.close()
-            wait_until(
+            eventually(
                 lambda gw=smpp.gw, who=client_id: (
                     value(scrape(gw), "centauro_smpp_server_binds", account=who) == 0
                 ),
-                10,
                 "the bind gone from the metrics",
+                timeout=10,
             )

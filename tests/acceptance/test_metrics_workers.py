@@ -13,8 +13,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from centauro import metrics
-from tests.acceptance.test_smpp_delivery import FAST_FAILOVER, wait_until
+from tests.acceptance.test_smpp_delivery import FAST_FAILOVER
 from tests.support.php import php_field
+from tests.support.processes import eventually
 from tests.support.server import Account, ServerProcess, free_port, start_server
 from tests.support.stores import store_url
 
@@ -77,8 +78,10 @@ def test_either_process_answers_the_sum_of_both(
     delivered = {"account": account.client_id, "connector": "sandbox", "outcome": "delivered"}
     for gw in (first, second):
         assert counted(gw, "centauro_messages_total", **accepted) == 5
-    wait_until(
-        lambda: counted(second, "centauro_messages_total", **delivered) == 5, 30, "5 delivered"
+    eventually(
+        lambda: counted(second, "centauro_messages_total", **delivered) == 5,
+        "5 delivered",
+        timeout=30,
     )
     assert counted(first, "centauro_messages_total", **delivered) == 5
     compat = {"route": "/controllersms", "method": "POST", "status": "200"}
