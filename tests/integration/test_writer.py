@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -278,3 +279,50 @@ def test_a_batch_of_sends_on_sqlite_runs_together_with_each_send_answered_as_alo
             for r, a in zip(results, owner, strict=True)
             if a is rich and isinstance(r, submit.Receipt) and r.cost
         ]
+
+
+@dataclass(frozen=True)
+class _Topup:
+    """A job whose ``together`` breaks after writing: the writer must undo that and run
+    each job alone."""
+
+    client_id: str
+    amount: int
+
+    def __call__(self, conn: Connection) -> int:
+        return accounts.topup(conn, client_id=self.client_id, amount=self.amount, now=_now())
+
+    @staticmethod
+    def together(conn: Connection, jobs: list[_Topup]) -> list[tuple[bool, object]]:
+        accounts.topup(conn, client_id=jobs[0].client_id, amount=1000, now=_now())
+        raise RuntimeError("broken together")
+
+
+def test_when_together_fails_its_writes_are_undone_and_each_job_runs_alone(
+    db: Database, writer: Writer
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL sends a batch as one pipeline instead")
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Respaldo", credits=0, now=_now()).client_id
+    path = db.write_engine.url.database
+    assert path
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def main() -> list[int]:
+        other.execute("BEGIN IMMEDIATE")  # so that all three queue into one batch
+        first = asyncio.ensure_future(writer.run(_Topup(client_id, 1)))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(writer.run(_Topup(client_id, a))) for a in (2, 3)]
+        await asyncio.sleep(0.05)
+        other.execute("COMMIT")
+        return list(await asyncio.gather(first, *rest))
+
+    try:
+        balances = asyncio.run(main())
+    finally:
+        other.close()
+    assert balances == [1, 3, 6]
+    assert writer.commits == 1
+    with db.read() as conn:
+        assert accounts.get(conn, client_id).balance == 6

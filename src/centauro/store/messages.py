@@ -118,23 +118,22 @@ def insert_queued(
     """Insert ``items`` as ``queued`` (or ``scheduled``) messages; return their ids in order."""
     if not items:
         return []
-    returning = conn.dialect.name != "sqlite" and len(items) <= RETURNING_AT_MOST
+    send = QueuedSend(account_id, source, items, now, schedule)
+    if conn.dialect.name == "sqlite" or len(items) > RETURNING_AT_MOST:
+        return insert_queued_many(conn, [send])[0]
     # On PostgreSQL a few rows take their ids from the sequence in the INSERT itself
     # (one round trip less than asking nextval first: that is every single send).
-    ids = [0] * len(items) if returning else allocate_ids(conn, len(items))
-    marks, params = _rows(conn, QueuedSend(account_id, source, items, now, schedule), ids)
+    marks, params = _rows(conn, send, [0] * len(items))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if returning:
-            statement = _statement(marks[1:], returning=True)
-            cursor.executemany(statement, [p[1:] for p in params], returning=True)
-            ids = []
-            while True:
-                ids.append(int(cursor.fetchone()[0]))
-                if not cursor.nextset():
-                    break
-        else:
-            cursor.executemany(_statement(marks), params)
+        cursor.executemany(
+            _statement(marks[1:], returning=True), [p[1:] for p in params], returning=True
+        )
+        ids = []
+        while True:
+            ids.append(int(cursor.fetchone()[0]))
+            if not cursor.nextset():
+                break
     finally:
         cursor.close()
     return ids

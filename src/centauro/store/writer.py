@@ -245,7 +245,10 @@ def _run_together(conn: Connection, run: list[_Pending]) -> bool:
             raise
         sql.execute(conn, "ROLLBACK TO SAVEPOINT jobs")
         sql.execute(conn, "RELEASE SAVEPOINT jobs")
-        log.warning("store_jobs_together_failed", extra={"action": "store_jobs_together_failed"})
+        log.warning(
+            "store_jobs_together_failed",
+            extra={"action": "store_jobs_together_failed", "error": type(exc).__name__},
+        )
         return False
     sql.execute(conn, "RELEASE SAVEPOINT jobs")
     for pending, outcome in zip(run, outcomes, strict=True):
