@@ -36,7 +36,7 @@ from centauro.domain.errors import Unavailable
 from centauro.service import carriers, smpp
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
-from centauro.store.writer import Writer
+from centauro.store.writer import LoopWriter, Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,9 +130,15 @@ class Gateway:
             await anyio.to_thread.run_sync(migrate.upgrade, db)
         else:
             await anyio.to_thread.run_sync(migrate.ensure_current, db)
-        writer = self.writer = Writer(db.write_engine)
+        # A worker that answers requests beside the delivering one on one SQLite file runs
+        # its batches on its event loop (LoopWriter says why); the delivering worker and a
+        # single process keep the writer thread, whose writes overlap their loop's work.
+        beside_delivery = sqlite and self.siblings.lock_held and not s.delivers
+        writer = self.writer = (
+            LoopWriter(db.write_engine) if beside_delivery else Writer(db.write_engine)
+        )
         writer.start()
-        push_stop(stack, "writer", lambda: anyio.to_thread.run_sync(writer.stop))
+        push_stop(stack, "writer", writer.close)
         if self.siblings.deliveries_read is not None:
             self._listen(self.siblings.deliveries_read, self._deliveries_here, stack)
         if not s.delivers:  # --role api: the doors only, never a bind

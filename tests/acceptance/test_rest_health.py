@@ -64,7 +64,7 @@ def test_the_operator_sees_every_figure_the_same_on_both_paths(gw: Gateway) -> N
     for health in (old, new):
         assert (health["status"], health["store"]) == ("ok", "ok")
         assert {"version", "in_flight", "writer", "connectors"} <= set(health)
-        assert set(health["writer"]) == {"jobs", "commits", "busy_seconds"}
+        assert set(health["writer"]) == {"jobs", "commits", "busy_seconds", "runs_on"}
         [sandbox] = health["connectors"]
         assert OPERATOR_ONLY | {"name", "kind", "state", "up_since"} == set(sandbox)
         assert gw.server.process is not None

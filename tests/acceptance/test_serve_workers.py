@@ -96,6 +96,11 @@ def test_http_workers_share_one_port_and_the_delivering_worker_delivers_for_them
     assert set(seen.values()) == {False}  # the delivering worker answers no HTTP
     assert set(seen) < children(workers.process.pid)
     assert len(children(workers.process.pid)) == 3
+    with httpx.Client(base_url=workers.base_url, timeout=5) as http:
+        health = http.get("/v1/health", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    # On one SQLite file the HTTP workers write on their event loop (store/writer.py).
+    sqlite = workers.database_url.startswith("sqlite")
+    assert health["writer"]["runs_on"] == ("event loop" if sqlite else "thread")
     account = workers.create_account(credits=50)
     sent = [send(workers, account, f"+58414555{i:04d}") for i in range(20)]
     for message_id in sent:  # accepted by either worker, delivered by the one that delivers

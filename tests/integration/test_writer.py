@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +19,19 @@ from centauro.domain.models import Account
 from centauro.service import accounts, submit, suppressions
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
-from centauro.store.engine import Database
-from centauro.store.writer import Writer
+from centauro.store import migrate
+from centauro.store.engine import Database, open_database
+from centauro.store.errors import StoreUnavailable
+from centauro.store.writer import LoopWriter, Writer
 from tests.support.roundtrips import Turns
 
 
-@pytest.fixture
-def writer(db: Database) -> Iterator[Writer]:
-    w = Writer(db.write_engine, max_batch=64)
+@pytest.fixture(params=["thread", "loop"])
+def writer(db: Database, request: pytest.FixtureRequest) -> Iterator[Writer]:
+    """Each test runs with the writer thread and, on SQLite, with the LoopWriter that
+    ``serve --workers`` uses (``pytest_collection_modifyitems`` below drops the pairs of
+    the LoopWriter with PostgreSQL)."""
+    w = (Writer if request.param == "thread" else LoopWriter)(db.write_engine, max_batch=64)
     w.start()
     try:
         yield w
@@ -326,3 +332,118 @@ def test_when_together_fails_its_writes_are_undone_and_each_job_runs_alone(
     assert writer.commits == 1
     with db.read() as conn:
         assert accounts.get(conn, client_id).balance == 6
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """The LoopWriter's tests: it exists for SQLite's file-wide write lock only."""
+    database = open_database(f"sqlite:///{tmp_path / 'loop.sqlite3'}")
+    migrate.upgrade(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _held_elsewhere(db: Database) -> sqlite3.Connection:
+    """A connection of "another worker", to hold the file's write lock with."""
+    path = db.write_engine.url.database
+    assert path
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def test_the_loop_writer_keeps_the_loop_serving_while_another_process_holds_the_lock(
+    sqlite_db: Database,
+) -> None:
+    """``serve --workers`` on SQLite: while the other worker holds the write lock, this
+    one's event loop goes on (it answers other requests), its jobs wait without blocking
+    it, and everything queued meanwhile goes in one commit once the lock is free."""
+    db = sqlite_db
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Turnos", credits=0, now=_now()).client_id
+    writer = LoopWriter(db.write_engine)
+    other = _held_elsewhere(db)
+
+    def topup(conn: Connection) -> int:
+        return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
+
+    async def main() -> tuple[list[int], bool]:
+        other.execute("BEGIN IMMEDIATE")
+        jobs = [asyncio.ensure_future(writer.run(topup)) for _ in range(3)]
+        # 0.1 s of this loop's own work while the lock is held elsewhere: a writer that
+        # waited for the lock on this thread would stall here until its timeout and fail.
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        waited = not any(job.done() for job in jobs)
+        jobs += [asyncio.ensure_future(writer.run(topup)) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        other.execute("COMMIT")
+        return await asyncio.gather(*jobs), waited
+
+    try:
+        balances, waited = asyncio.run(main())
+    finally:
+        other.close()
+        writer.stop()
+    assert waited, "no job was answered before its commit"
+    assert sorted(balances) == [1, 2, 3, 4, 5]
+    assert (writer.jobs, writer.commits) == (5, 1)
+
+
+def test_the_loop_writer_takes_jobs_from_another_threads_loop(sqlite_db: Database) -> None:
+    """A job from a coroutine on another thread runs on the writer's loop, in its batches."""
+    db = sqlite_db
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Hilos", credits=0, now=_now()).client_id
+    writer = LoopWriter(db.write_engine)
+
+    def topup(conn: Connection) -> int:
+        return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
+
+    def elsewhere() -> int:
+        return asyncio.run(writer.run(topup))
+
+    async def main() -> list[int]:
+        other = _held_elsewhere(db)
+        other.execute("BEGIN IMMEDIATE")  # keeps the writer busy on this loop meanwhile
+        here = asyncio.ensure_future(writer.run(topup))
+        await asyncio.sleep(0.01)
+        there = asyncio.ensure_future(asyncio.to_thread(elsewhere))
+        await asyncio.sleep(0.05)
+        other.execute("COMMIT")
+        other.close()
+        return list(await asyncio.gather(here, there))
+
+    try:
+        assert sorted(asyncio.run(main())) == [1, 2]
+    finally:
+        writer.stop()
+    assert writer.jobs == 2
+
+
+def test_the_loop_writer_answers_what_it_could_not_write_at_stop(sqlite_db: Database) -> None:
+    """Stopping while another process never lets the lock go: the callers are told the
+    store is unavailable (and nothing was written), they are not left waiting."""
+    db = sqlite_db
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Parada", credits=0, now=_now()).client_id
+    writer = LoopWriter(db.write_engine)
+    other = _held_elsewhere(db)
+
+    async def main() -> object:
+        other.execute("BEGIN IMMEDIATE")
+        job = asyncio.ensure_future(
+            writer.run(lambda c: accounts.topup(c, client_id=client_id, amount=1, now=_now()))
+        )
+        await asyncio.sleep(0.01)
+        writer.stop(timeout=0.2)
+        return (await asyncio.gather(job, return_exceptions=True))[0]
+
+    try:
+        outcome = asyncio.run(main())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert isinstance(outcome, StoreUnavailable)
+    with db.read() as conn:
+        assert accounts.get(conn, client_id).balance == 0

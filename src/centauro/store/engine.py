@@ -116,12 +116,31 @@ def _sqlite_engine(url: str, begin: str, synchronous: str, pool_size: int) -> En
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.connection.info.pop(LOCK_TAKEN, False):
+            return  # the caller said BEGIN IMMEDIATE itself (try_write_lock)
         if begin == "BEGIN IMMEDIATE":
             _take_write_lock(conn.connection.driver_connection)
         else:
             conn.exec_driver_sql(begin)
 
     return engine
+
+
+#: In a pooled connection's ``info``: :func:`try_write_lock` began its transaction.
+LOCK_TAKEN = "centauro_lock_taken"
+
+
+def try_write_lock(conn: Connection) -> bool:
+    """``BEGIN IMMEDIATE`` once, without waiting: True when the write lock is ours (the
+    next ``conn.begin()`` goes on in that transaction), False when another holds it."""
+    try:
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return False
+    conn.connection.info[LOCK_TAKEN] = True
+    return True
 
 
 def _take_write_lock(dbapi_conn: Any) -> None:
