@@ -86,7 +86,7 @@ def serve(
     from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.config import ROLES
     from centauro.logs import FORMATS, configure_logging
-    from centauro.process import limit_malloc_arenas
+    from centauro.process import limit_malloc_arenas, tune_gc
 
     limit_malloc_arenas()
 
@@ -121,6 +121,7 @@ def serve(
         app = create_app(s, migrate=migrate_db, doors=_smpp_door(s, host, smpp_port))
     except CentauroError as exc:  # a setting the app refuses (CENTAURO_SECRET_KEY too short)
         output.fail(exc, code=2)
+    tune_gc()
     uvicorn.run(
         app,
         host=host,

@@ -76,6 +76,7 @@ def run(spec: WorkerSpec, settings: Settings) -> int:
     from centauro.api.app import Door, create_app
     from centauro.api.protocol import HttpLimits, protocol_for
     from centauro.logs import configure_logging
+    from centauro.process import tune_gc
     from centauro.runtime import Siblings
 
     s = settings
@@ -105,6 +106,7 @@ def run(spec: WorkerSpec, settings: Settings) -> int:
         log_config=None,
     )
     server = uvicorn.Server(config)
+    tune_gc()
     try:
         server.run(sockets=[sock] if spec.http else [])
     except SystemExit as exc:  # uvicorn's own exit, e.g. status 3 when the app cannot start
