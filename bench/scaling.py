@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -137,17 +138,41 @@ def pg_dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+#: ``--analyze-every``: seconds between two ANALYZE of the schema's busy tables (0: never).
+ANALYZE_EVERY = 0.0
+ANALYZED = ("messages", "message_parts", "accounts", "ledger", "pending_receipts")
+
+
 @contextmanager
 def fresh_schema(base: str) -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    stop = threading.Event()
+    analyzer = threading.Thread(target=_analyze_loop, args=(base, schema, stop), daemon=True)
+    if ANALYZE_EVERY > 0:
+        analyzer.start()
     try:
         url = base.replace("postgresql://", "postgresql+psycopg://", 1)
         yield f"{url}?options=-csearch_path%3D{schema}"
     finally:
+        stop.set()
+        if analyzer.is_alive():
+            analyzer.join(timeout=30)
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _analyze_loop(base: str, schema: str, stop: threading.Event) -> None:
+    """What PostgreSQL's autovacuum does by default (auto-analyze as tables grow), for a
+    server that runs without it — as this machine's does: without fresh statistics the
+    plans that connections prepared while the tables were empty (sequential scans) stay
+    in use as the tables fill up (docs/performance.md, "Plans made on empty tables")."""
+    tables = ", ".join(f"{schema}.{t}" for t in ANALYZED)
+    while not stop.wait(ANALYZE_EVERY):
+        # Errors while the schema is being set up or dropped are expected: try again later.
+        with contextlib.suppress(psycopg.Error), psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"ANALYZE {tables}")
 
 
 def spread(
@@ -355,9 +380,16 @@ def main() -> None:
     parser.add_argument(
         "--accounts", default="8,1", help="accounts the load is spread over (one set per value)"
     )
+    parser.add_argument(
+        "--analyze-every",
+        type=float,
+        default=0.0,
+        help="seconds between two ANALYZE of the busy tables, as autovacuum would (0: never)",
+    )
     args = parser.parse_args()
-    global SERVE_WORKERS  # noqa: PLW0603 - one setting for the whole run
+    global SERVE_WORKERS, ANALYZE_EVERY  # noqa: PLW0603 - one setting for the whole run
     SERVE_WORKERS = args.workers
+    ANALYZE_EVERY = args.analyze_every
     counts = [int(c) for c in args.counts.split(",")]
     account_sets = [int(a) for a in args.accounts.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="centauro-scaling-"))
