@@ -272,10 +272,13 @@ class Gateway:
             self._readers = anyio.CapacityLimiter(READ_THREADS)
         return await anyio.to_thread.run_sync(run, limiter=self._readers)
 
-    async def write(self, fn: Callable[[Connection], T], *, order: int = -1) -> T:
-        """Run ``fn`` in a (group-committed) write transaction (``order``: Writer.run)."""
+    async def write(
+        self, fn: Callable[[Connection], T], *, order: int = -1, heavy: bool = False
+    ) -> T:
+        """Run ``fn`` in a (group-committed) write transaction (``order``, ``heavy``:
+        Writer.run)."""
         assert self.writer is not None
-        return await self.writer.run(fn, order=order)
+        return await self.writer.run(fn, order=order, heavy=heavy)
 
     async def store_ok(self) -> bool:
         """Whether a read reaches our tables now (``SELECT 1`` alone passes on a database

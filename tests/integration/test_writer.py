@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -447,3 +448,55 @@ def test_the_loop_writer_answers_what_it_could_not_write_at_stop(sqlite_db: Data
     assert isinstance(outcome, StoreUnavailable)
     with db.read() as conn:
         assert accounts.get(conn, client_id).balance == 0
+
+
+def test_the_loop_writer_runs_a_heavy_job_off_the_loop(sqlite_db: Database) -> None:
+    """A campaign's confirm writes up to a million messages: its batch runs on a thread, so
+    the HTTP worker's loop goes on answering meanwhile; the next batch waits for it."""
+    db = sqlite_db
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Campaña", credits=0, now=_now()).client_id
+    writer = LoopWriter(db.write_engine)
+    started, release = threading.Event(), threading.Event()
+
+    def topup(conn: Connection) -> int:
+        return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
+
+    def heavy(conn: Connection) -> bool:
+        topup(conn)
+        started.set()
+        return release.wait(5)  # set by the loop below: only if the loop is free meanwhile
+
+    async def main() -> tuple[bool, int, bool]:
+        big = asyncio.ensure_future(writer.run(heavy, heavy=True))
+        for _ in range(500):
+            if started.is_set():
+                break
+            await asyncio.sleep(0.01)
+        small = asyncio.ensure_future(writer.run(topup))
+        await asyncio.sleep(0.05)
+        waited = not small.done()
+        release.set()
+        return await big, await small, waited
+
+    try:
+        released, balance, waited = asyncio.run(main())
+    finally:
+        writer.stop()
+    assert released, "the loop was blocked while the heavy job ran"
+    assert waited, "the next batch ran beside the heavy one"
+    assert balance == 2
+    assert (writer.jobs, writer.commits) == (2, 2)
+
+
+def test_a_send_to_many_numbers_is_heavy() -> None:
+    account = Account(1, "Masivo", "masivo", True, "VE", 0, _now())
+    many = submit.plan(
+        [submit.Recipient(f"0414{i:07d}") for i in range(submit.HEAVY_SEND)],
+        "Hola",
+        country="VE",
+        max_segments=5,
+        max_recipients=submit.HEAVY_SEND,
+    )
+    assert submit.Commit(account, many, "test", _now()).heavy
+    assert not _send(account, "04140000001").heavy

@@ -339,6 +339,10 @@ def _when(account: Account, now: datetime, timing: Timing) -> message_store.Sche
     )
 
 
+#: Numbers in one send from which its write counts as heavy (store/writer.py LoopWriter).
+HEAVY_SEND = 1_000
+
+
 @dataclass(frozen=True, slots=True)
 class Commit:
     """:func:`commit` as a writer job: ``Commit(...)(conn)`` is ``commit(conn, ...)``.
@@ -353,6 +357,11 @@ class Commit:
     source: str
     now: datetime
     timing: Timing = Timing()
+
+    @property
+    def heavy(self) -> bool:
+        """A send to many numbers: the LoopWriter runs it off the event loop (Writer.run)."""
+        return len(self.planned.items) >= HEAVY_SEND
 
     def __call__(self, conn: Connection) -> Receipt:
         return commit(

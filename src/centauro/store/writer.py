@@ -44,6 +44,7 @@ class _Pending:
     loop: asyncio.AbstractEventLoop
     #: Jobs given an ``order`` run sorted by it within their batch (see :meth:`Writer.run`).
     order: int = -1
+    heavy: bool = False  #: see :meth:`Writer.run`
     outcome: tuple[bool, Any] = field(default=(False, None))
 
 
@@ -75,13 +76,16 @@ class Writer:
         """:meth:`stop` from a coroutine, without blocking its event loop."""
         await asyncio.to_thread(self.stop)
 
-    async def run(self, job: Callable[[Connection], T], *, order: int = -1) -> T:
+    async def run(
+        self, job: Callable[[Connection], T], *, order: int = -1, heavy: bool = False
+    ) -> T:
         """Run ``job(conn)`` in a write transaction; return once it is committed.
 
         ``order`` (an account id, say) sorts the jobs of one batch that lock rows of the
         same table: two processes' batches then take those row locks in the same order
         and cannot deadlock each other on PostgreSQL. Jobs without one keep their order,
-        first.
+        first. ``heavy``: a job that may run for long (a campaign's 100,000 messages); the
+        :class:`LoopWriter` runs its batch off the event loop. Here every batch is.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -336,7 +340,9 @@ class LoopWriter(Writer):
     3,330 msg/s, medians of 3 interleaved peer-harness runs) while single sends gained
     nothing more than in the HTTP workers alone.
 
-    A job blocks the loop while it runs, so big writes go in chunks (contact imports do).
+    A batch blocks the loop while it runs, so a batch with a heavy job (``run(heavy=True)``,
+    or a job whose ``heavy`` attribute is true: a send to 1,000 numbers or more) runs on a
+    thread of the loop's executor instead, and the next batch waits for it.
     """
 
     def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
@@ -347,41 +353,48 @@ class LoopWriter(Writer):
         self._home: asyncio.AbstractEventLoop | None = None
         self._scheduled: asyncio.Handle | None = None
         self._delay = LOCK_RETRY_FIRST
+        self._idle = threading.Event()  #: cleared while a heavy batch runs on a thread
+        self._idle.set()
 
     runs_on = "event loop"
 
     def start(self) -> None:
         """Nothing to start: the writer runs on the loop of its first caller."""
 
-    async def run(self, job: Callable[[Connection], T], *, order: int = -1) -> T:
+    async def run(
+        self, job: Callable[[Connection], T], *, order: int = -1, heavy: bool = False
+    ) -> T:
         loop = asyncio.get_running_loop()
         if loop is not self._home:
             if self._home is None or self._home.is_closed() or not self._busy():
                 self._home = loop  # idle: move to this loop
             else:  # a caller on another thread's loop: hand the job to ours
-                home = asyncio.run_coroutine_threadsafe(self.run(job, order=order), self._home)
+                home = asyncio.run_coroutine_threadsafe(
+                    self.run(job, order=order, heavy=heavy), self._home
+                )
                 return await asyncio.wrap_future(home)
         future: asyncio.Future[T] = loop.create_future()
-        self._pending.append(_Pending(job, future, loop, order))
+        heavy = heavy or bool(getattr(job, "heavy", False))
+        self._pending.append(_Pending(job, future, loop, order, heavy))
         if self._scheduled is None:
             self._scheduled = loop.call_soon(self._flush)
         return await future
 
     def _busy(self) -> bool:
-        return bool(self._pending) or self._scheduled is not None
+        return bool(self._pending) or self._scheduled is not None or not self._idle.is_set()
 
     def _flush(self) -> None:
         """Run what is pending if the write lock is free; else try again shortly."""
         self._scheduled = None
-        if not self._pending or self._home is None:
-            return
+        if not self._pending or self._home is None or not self._idle.is_set():
+            return  # a heavy batch on a thread calls us again when it is done
         if not self._lock():
             self._scheduled = self._home.call_later(self._delay, self._flush)
             self._delay = min(self._delay * 2, LOCK_RETRY_MOST)
             return
         self._delay = LOCK_RETRY_FIRST
         self._run_pending()
-        if self._pending:
+        if self._pending and self._idle.is_set():
             self._scheduled = self._home.call_soon(self._flush)
 
     def _lock(self) -> bool:
@@ -391,11 +404,27 @@ class LoopWriter(Writer):
             self._drop_connection()
             return True
 
-    def _run_pending(self) -> None:
+    def _run_pending(self, *, here: bool = False) -> None:
         batch = self._pending[: self._max_batch]
         del self._pending[: self._max_batch]
         batch.sort(key=_order)
-        self._run_batch(batch)
+        if here or self._home is None or not any(p.heavy for p in batch):
+            self._run_batch(batch)
+            return
+        home = self._home
+        self._idle.clear()
+
+        def work() -> None:
+            try:
+                self._run_batch(batch)
+            finally:
+                self._idle.set()  # here, not on the loop: stop() may be waiting on it
+
+        def done(_: object) -> None:
+            if self._pending and self._scheduled is None:
+                self._scheduled = home.call_soon(self._flush)
+
+        home.run_in_executor(None, work).add_done_callback(done)
 
     def _gather(self, batch: list[_Pending]) -> bool:
         return False  # the batch is what was pending when the lock was taken
@@ -406,9 +435,12 @@ class LoopWriter(Writer):
             self._scheduled.cancel()
             self._scheduled = None
         deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
+        # A heavy batch on a thread finishes first; one still running past the timeout
+        # keeps the connection (the process is ending) and what waits gets an answer.
+        finished = self._idle.wait(timeout)
+        while finished and self._pending and time.monotonic() < deadline:
             if self._lock():
-                self._run_pending()
+                self._run_pending(here=True)
             else:
                 time.sleep(LOCK_RETRY_MOST)
         if self._pending:  # the lock never came: these callers get an answer, not a hang
@@ -416,7 +448,7 @@ class LoopWriter(Writer):
             for pending in left:
                 pending.outcome = (False, StoreUnavailable())
             _deliver(left)
-        if self._conn is not None:
+        if finished and self._conn is not None:
             self._conn.close()
             self._conn = None
 

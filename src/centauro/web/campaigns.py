@@ -273,7 +273,8 @@ async def confirm(request: Request) -> Response:
         await gw.write(
             lambda c: service.confirm(
                 c, cid, account=account, prepared=prepared, schedule_at=when, now=at
-            )
+            ),
+            heavy=True,  # up to a million messages: off the event loop (Writer.run)
         )
     except Conflict as exc:  # a second click: the first one confirmed it
         return await detail(request, error=str(exc), status=409)

@@ -361,7 +361,7 @@ async def confirm_campaign(
         )
         return service.progress(conn, done, now)
 
-    confirmed = await gateway.write(checked(account, work))
+    confirmed = await gateway.write(checked(account, work), heavy=True)  # see Writer.run
     gateway.queued()
     return json_response(campaign_json(confirmed))
 
