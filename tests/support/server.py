@@ -18,10 +18,22 @@ import httpx
 STARTUP_TIMEOUT = 30.0
 
 
+#: Ports :func:`free_port` handed out in this process.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody listens on now, never the same one twice in this process:
+    the kernel may give a just-released port out again at once, and a server asked for two
+    (HTTP and SMPP) once got the same port for both."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
+    raise RuntimeError("no new free port in 100 tries")
 
 
 def cli_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
