@@ -500,3 +500,33 @@ def test_a_send_to_many_numbers_is_heavy() -> None:
     )
     assert submit.Commit(account, many, "test", _now()).heavy
     assert not _send(account, "04140000001").heavy
+
+
+def test_the_loop_writer_answers_when_another_process_keeps_the_lock(sqlite_db: Database) -> None:
+    """Another process that never lets the write lock go (stopped, or a forgotten BEGIN in
+    a shell): the callers are answered StoreUnavailable after the lock wait, as with the
+    writer thread, and the next job goes through once the lock is free."""
+    db = sqlite_db
+    with db.begin() as conn:
+        client_id = accounts.create(conn, name="Bloqueo", credits=0, now=_now()).client_id
+    writer = LoopWriter(db.write_engine, lock_timeout=0.2)
+    other = _held_elsewhere(db)
+
+    def topup(conn: Connection) -> int:
+        return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
+
+    async def main() -> tuple[object, int]:
+        other.execute("BEGIN IMMEDIATE")
+        refused = await asyncio.wait_for(
+            asyncio.gather(writer.run(topup), return_exceptions=True), timeout=10
+        )
+        other.execute("ROLLBACK")
+        return refused[0], await writer.run(topup)
+
+    try:
+        refused, balance = asyncio.run(main())
+    finally:
+        other.close()
+        writer.stop()
+    assert isinstance(refused, StoreUnavailable)
+    assert balance == 1

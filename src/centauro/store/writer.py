@@ -23,7 +23,12 @@ from sqlalchemy import Connection, Engine
 
 from centauro.domain.errors import CentauroError
 from centauro.store import sql
-from centauro.store.engine import LOCK_RETRY_FIRST, LOCK_RETRY_MOST, try_write_lock
+from centauro.store.engine import (
+    LOCK_RETRY_FIRST,
+    LOCK_RETRY_MOST,
+    SQLITE_BUSY_TIMEOUT_MS,
+    try_write_lock,
+)
 from centauro.store.errors import StoreUnavailable, is_transient
 
 log = logging.getLogger(__name__)
@@ -345,10 +350,20 @@ class LoopWriter(Writer):
     thread of the loop's executor instead, and the next batch waits for it.
     """
 
-    def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 512,
+        lock_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    ) -> None:
         if engine.dialect.name != "sqlite":
             raise ValueError("LoopWriter is for SQLite's file-wide write lock")
         super().__init__(engine, max_batch=max_batch)
+        #: Seconds the pending jobs wait for a lock another process keeps before they are
+        #: answered StoreUnavailable (503 / the compat equivalent), as the thread's wait.
+        self._lock_timeout = lock_timeout
+        self._waiting_since: float | None = None
         self._pending: list[_Pending] = []
         self._home: asyncio.AbstractEventLoop | None = None
         self._scheduled: asyncio.Handle | None = None
@@ -389,13 +404,33 @@ class LoopWriter(Writer):
         if not self._pending or self._home is None or not self._idle.is_set():
             return  # a heavy batch on a thread calls us again when it is done
         if not self._lock():
+            now = time.monotonic()
+            if self._waiting_since is None:
+                self._waiting_since = now
+            if now - self._waiting_since >= self._lock_timeout:
+                self._give_up()  # another process keeps the lock: answer, do not hang
+                return
             self._scheduled = self._home.call_later(self._delay, self._flush)
             self._delay = min(self._delay * 2, LOCK_RETRY_MOST)
             return
         self._delay = LOCK_RETRY_FIRST
+        self._waiting_since = None
         self._run_pending()
         if self._pending and self._idle.is_set():
             self._scheduled = self._home.call_soon(self._flush)
+
+    def _give_up(self) -> None:
+        """Answer every pending job StoreUnavailable (nothing of theirs was written)."""
+        self._waiting_since = None
+        self._delay = LOCK_RETRY_FIRST
+        left, self._pending = self._pending, []
+        log.error(
+            "store_lock_timeout",
+            extra={"action": "store_lock_timeout", "jobs": len(left)},
+        )
+        for pending in left:
+            pending.outcome = (False, StoreUnavailable())
+        _deliver(left)
 
     def _lock(self) -> bool:
         try:
@@ -444,10 +479,7 @@ class LoopWriter(Writer):
             else:
                 time.sleep(LOCK_RETRY_MOST)
         if self._pending:  # the lock never came: these callers get an answer, not a hang
-            left, self._pending = self._pending, []
-            for pending in left:
-                pending.outcome = (False, StoreUnavailable())
-            _deliver(left)
+            self._give_up()
         if finished and self._conn is not None:
             self._conn.close()
             self._conn = None
