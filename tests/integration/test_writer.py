@@ -193,9 +193,7 @@ def test_jobs_queued_while_another_process_commits_join_the_batch(
         pytest.skip("PostgreSQL has no file-wide write lock")
     with db.begin() as conn:
         client_id = accounts.create(conn, name="Turnos", credits=0, now=_now()).client_id
-    path = db.write_engine.url.database
-    assert path
-    other = sqlite3.connect(path, isolation_level=None)  # as another worker's writer would
+    other = _held_elsewhere(db)  # as another worker's writer would
 
     def topup(conn: Connection) -> int:
         return accounts.topup(conn, client_id=client_id, amount=1, now=_now())
@@ -312,9 +310,7 @@ def test_when_together_fails_its_writes_are_undone_and_each_job_runs_alone(
         pytest.skip("PostgreSQL sends a batch as one pipeline instead")
     with db.begin() as conn:
         client_id = accounts.create(conn, name="Respaldo", credits=0, now=_now()).client_id
-    path = db.write_engine.url.database
-    assert path
-    other = sqlite3.connect(path, isolation_level=None)
+    other = _held_elsewhere(db)  # as another worker's writer would
 
     async def main() -> list[int]:
         other.execute("BEGIN IMMEDIATE")  # so that all three queue into one batch
