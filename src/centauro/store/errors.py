@@ -36,3 +36,9 @@ def wrap_errors() -> Iterator[None]:
         yield
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
         raise StoreUnavailable(f"store unavailable: {type(exc.orig).__name__}") from exc
+    except sa_exc.DBAPIError as exc:
+        # The server ended the session (an idle transaction's timeout, an administrator's
+        # pg_terminate_backend): psycopg raises these as other classes of error.
+        if not exc.connection_invalidated:
+            raise
+        raise StoreUnavailable(f"store unavailable: {type(exc.orig).__name__}") from exc
