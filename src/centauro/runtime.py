@@ -123,8 +123,9 @@ class Gateway:
             )
             push_stop(stack, "serve_lock", self._release_lock)
         db = self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
+        worker_id = new_worker_id()
         if not db.is_sqlite:
-            end_stalled_transactions(db, seconds=s.bind_lease_seconds / 2)
+            end_stalled_transactions(db, seconds=s.bind_lease_seconds / 2, name=worker_id)
         push_stop(stack, "database", lambda: _sync(db.dispose))
         if self._migrate:
             await anyio.to_thread.run_sync(migrate.upgrade, db)
@@ -148,7 +149,7 @@ class Gateway:
         alone = self._serve_lock is not None or (sqlite and self.siblings.lock_held)
         presence = self.presence = Presence(
             writer,
-            worker_id=new_worker_id(),
+            worker_id=worker_id,
             alone=alone,
             heartbeat=s.heartbeat_seconds,
             stale_after=timedelta(seconds=s.worker_stale_seconds),
@@ -337,14 +338,18 @@ async def _sync(fn: Callable[[], object]) -> None:
     fn()
 
 
-def end_stalled_transactions(db: Database, *, seconds: float) -> None:
-    """Have PostgreSQL end our transactions that sit idle for ``seconds``.
+def end_stalled_transactions(db: Database, *, seconds: float, name: str | None = None) -> None:
+    """Have PostgreSQL end our transactions that sit idle for ``seconds``; name our
+    sessions ``name`` (``application_name``: our worker id).
 
     A serving process never leaves a transaction idle (the writer runs jobs back to
     back), unless it is paused (SIGSTOP, a frozen VM) or cut off: then its row locks
     (a lease row, messages it was recording) would block the process taking its
     connectors over for as long as the pause lasts. The server ends such a transaction
-    (``idle_in_transaction_session_timeout``) and its locks go with it.
+    (``idle_in_transaction_session_timeout``) and its locks go with it. A session paused
+    inside a pipeline (psycopg's ``executemany`` is one) is not idle to the server, only
+    waiting for the rest: the process taking the leases over finds it by its name and
+    ends it (store/leases.py, ``fence_out``).
     """
     millis = max(1000, int(seconds * 1000))
 
@@ -352,6 +357,8 @@ def end_stalled_transactions(db: Database, *, seconds: float) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"SET idle_in_transaction_session_timeout = {millis}")
+        if name is not None:
+            cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
         cursor.close()
         dbapi_conn.commit()
 

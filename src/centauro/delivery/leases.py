@@ -5,7 +5,9 @@ connector's binds must belong to one of them. :class:`DatabaseLeases` keeps a le
 connector in the store (store/leases.py, the database's clock): the supervisor calls
 :meth:`~DatabaseLeases.hold` every ``seconds / 3`` to take free leases and renew its
 own. When the owner dies (kill -9, power loss, a cut network) its leases run out and
-another process takes them at its next round: within ``seconds`` + one round.
+another process takes them at its next round: within ``seconds`` + one round. Before it
+takes them it ends the old owner's database sessions (store/leases.fence_out): one
+paused in the middle of a transaction would hold its row locks until it woke.
 
 **Fencing.** A lease renewed by a statement sent at monotonic time ``t0`` is trusted
 only until ``t0 + seconds − margin``: the database computed its end *after* ``t0``, so
@@ -101,6 +103,12 @@ class DatabaseLeases:
         wanted = list(names)
 
         def job(conn: Connection) -> list[leases.Held]:
+            ended = leases.fence_out(conn, owner=self.worker_id, names=wanted)
+            if ended:
+                log.warning(
+                    "bind_lease_sessions_ended",
+                    extra={"action": "bind_lease_sessions_ended", "sessions": ended},
+                )
             held = leases.hold(
                 conn,
                 owner=self.worker_id,

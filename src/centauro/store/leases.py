@@ -41,6 +41,17 @@ _LET_GO = """
 DELETE FROM connector_leases WHERE owner = :owner AND NOT (connector = ANY(:names))
 """
 
+# -- end the sessions of owners whose leases ran out (they are fenced already) --
+_FENCE_OUT = """
+SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))
+FROM connector_leases l
+JOIN pg_stat_activity a ON a.application_name = l.owner
+WHERE l.connector = ANY(:names) AND l.owner <> :owner
+  AND l.lease_until < clock_timestamp()
+  AND a.datname = current_database() AND a.usename = current_user
+  AND a.pid <> pg_backend_pid()
+"""
+
 _OWNERS = """
 SELECT connector, owner, host, pid, epoch, lease_until, acquired_at,
        lease_until < clock_timestamp() AS expired
@@ -86,6 +97,25 @@ def hold(
         {"owner": owner, "host": host[:200], "pid": pid, "names": list(names), "seconds": seconds},
     )
     return [Held(r[0], int(r[1]), r[2]) for r in rows]
+
+
+def fence_out(conn: Connection, *, owner: str, names: Sequence[str]) -> int:
+    """End the database sessions of every other owner whose lease of one of ``names`` ran
+    out; how many were ended.
+
+    Such an owner is dead or paused, and fenced already (it trusts its lease less long
+    than it lasts). Paused in the middle of a transaction it keeps its row locks — the
+    lease row itself, messages it was recording — and the server's idle-transaction
+    limit does not reach a session stopped inside a pipeline (psycopg's ``executemany``
+    is one), which waits for the rest rather than sits idle. Ending its sessions lets
+    :func:`hold` and :func:`take_over_from` go on at once; awake, its next statement
+    fails and it learns at its next lease round that it lost the lease. Sessions are
+    named by their owner's worker id (runtime.end_stalled_transactions).
+    """
+    if not names:
+        return 0
+    row = sql.fetchone(conn, _FENCE_OUT, {"owner": owner, "names": list(names)})
+    return int(row[0]) if row else 0
 
 
 def take_over_from(conn: Connection, *, worker: str, now: datetime) -> int:
