@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -187,6 +188,47 @@ def fresh_postgres(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+#: The tables whose statistics go stale fastest under a send load.
+ANALYZED = ("messages", "message_parts", "accounts", "ledger", "pending_receipts")
+
+
+@contextmanager
+def analyzing(url: str | None, every: float, schema: str | None = None) -> Iterator[None]:
+    """ANALYZE the busy tables of the PostgreSQL store ``url`` every ``every`` seconds
+    (0, or a SQLite ``url``: never) while the block runs.
+
+    This is what autovacuum's auto-analyze does by default, for a server that runs without
+    it, as this machine's does: without fresh statistics the plans that connections
+    prepared while the tables were empty (sequential scans) stay in use as the tables
+    fill up (docs/performance.md, "Plans made on empty tables").
+    """
+    if every <= 0 or url is None or not url.startswith("postgresql"):
+        yield
+        return
+    import psycopg  # noqa: PLC0415 - the benchmarks on SQLite do not need it
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1).split("?", 1)[0]
+    tables = ", ".join(f"{schema}.{t}" if schema else t for t in ANALYZED)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            # Errors while the store is being set up or dropped are expected: try again.
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"ANALYZE {tables}")
+            except psycopg.Error:
+                continue
+
+    analyzer = threading.Thread(target=loop, name="analyze", daemon=True)
+    analyzer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        analyzer.join(timeout=30)
 
 
 @contextmanager

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import signal
@@ -51,7 +50,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port
+from bench.common import analyzing, free_port
 from bench.e2e_smpp import sim_stats, start_sim
 from bench.loadgen import LoadResult, run_load
 
@@ -140,7 +139,6 @@ def pg_dsn(url: str) -> str:
 
 #: ``--analyze-every``: seconds between two ANALYZE of the schema's busy tables (0: never).
 ANALYZE_EVERY = 0.0
-ANALYZED = ("messages", "message_parts", "accounts", "ledger", "pending_receipts")
 
 
 @contextmanager
@@ -148,31 +146,13 @@ def fresh_schema(base: str) -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    stop = threading.Event()
-    analyzer = threading.Thread(target=_analyze_loop, args=(base, schema, stop), daemon=True)
-    if ANALYZE_EVERY > 0:
-        analyzer.start()
     try:
-        url = base.replace("postgresql://", "postgresql+psycopg://", 1)
-        yield f"{url}?options=-csearch_path%3D{schema}"
+        with analyzing(base, ANALYZE_EVERY, schema):
+            url = base.replace("postgresql://", "postgresql+psycopg://", 1)
+            yield f"{url}?options=-csearch_path%3D{schema}"
     finally:
-        stop.set()
-        if analyzer.is_alive():
-            analyzer.join(timeout=30)
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def _analyze_loop(base: str, schema: str, stop: threading.Event) -> None:
-    """What PostgreSQL's autovacuum does by default (auto-analyze as tables grow), for a
-    server that runs without it — as this machine's does: without fresh statistics the
-    plans that connections prepared while the tables were empty (sequential scans) stay
-    in use as the tables fill up (docs/performance.md, "Plans made on empty tables")."""
-    tables = ", ".join(f"{schema}.{t}" for t in ANALYZED)
-    while not stop.wait(ANALYZE_EVERY):
-        # Errors while the schema is being set up or dropped are expected: try again later.
-        with contextlib.suppress(psycopg.Error), psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"ANALYZE {tables}")
 
 
 def spread(

@@ -84,6 +84,8 @@ class Gateway:
         #: connection, each on a thread of its own (and its memory).
         self._readers: anyio.CapacityLimiter | None = None
         self.writer: Writer | None = None
+        #: PostgreSQL: the writer of delivery's records (None: they share ``writer``).
+        self.delivery_writer: Writer | None = None
         self.inbox: BufferedInbox | None = None
         self.dispatcher: Dispatcher | None = None
         self.supervisor: Supervisor | None = None
@@ -144,6 +146,7 @@ class Gateway:
             self._listen(self.siblings.deliveries_read, self._deliveries_here, stack)
         if not s.delivers:  # --role api: the doors only, never a bind
             return
+        delivery_writer = writer if sqlite else self._start_delivery_writer(db, stack)
         # SQLite: this process (or the parent of its workers) holds the file's lock, so
         # no other dispatcher exists.
         alone = self._serve_lock is not None or (sqlite and self.siblings.lock_held)
@@ -157,7 +160,7 @@ class Gateway:
         await presence.start()
         push_stop(stack, "presence", presence.stop)
         inbox = self.inbox = BufferedInbox(
-            writer,
+            delivery_writer,
             reassembly=timedelta(seconds=s.mo_reassembly_seconds),
             on_stored=self.deliveries_stored,
         )
@@ -185,7 +188,7 @@ class Gateway:
         push_stop(stack, "supervisor", supervisor.stop)
         await supervisor.start()
         dispatcher = self.dispatcher = Dispatcher(
-            writer,
+            delivery_writer,
             supervisor.candidates,
             batch=s.dispatch_batch,
             capacity=supervisor.capacity,
@@ -198,15 +201,26 @@ class Gateway:
         push_stop(stack, "dispatcher", dispatcher.stop)
         if self.siblings.wake_read is not None:  # a sibling queued messages
             self._listen(self.siblings.wake_read, dispatcher.wake, stack)
-        scheduler = self.scheduler = Scheduler(writer, dispatcher.wake)
+        scheduler = self.scheduler = Scheduler(delivery_writer, dispatcher.wake)
         scheduler.start()
         push_stop(stack, "scheduler", scheduler.stop)
         rollup = ReportRollup(self.read, self.write, runner=presence.worker_id)
         rollup.start()
         push_stop(stack, "report_rollup", rollup.stop)
-        webhooks = self.webhooks = sender_for(s, writer, presence.worker_id)
+        webhooks = self.webhooks = sender_for(s, delivery_writer, presence.worker_id)
         webhooks.start()
         push_stop(stack, "webhooks", webhooks.stop)
+
+    def _start_delivery_writer(self, db: Database, stack: contextlib.AsyncExitStack) -> Writer:
+        """PostgreSQL takes concurrent writers: delivery's records (claims, outcomes,
+        receipts and inbound messages, webhook deliveries) go through a connection of
+        their own, so a batch of accepted sends never waits behind a delivery batch's
+        round trips, nor the other way round. (SQLite has one write lock per file: a
+        second writer would only take turns with the first.)"""
+        writer = self.delivery_writer = Writer(db.write_engine, name="store-writer-delivery")
+        writer.start()
+        push_stop(stack, "delivery_writer", writer.close)
+        return writer
 
     def _listen(self, fd: int, wake: Callable[[], None], stack: contextlib.AsyncExitStack) -> None:
         """Call ``wake`` when a sibling worker writes a byte on the pipe end ``fd``."""

@@ -4,6 +4,7 @@ anonymous liveness, an account's view, the operator's view (bearer token), one s
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -71,6 +72,30 @@ def test_the_operator_sees_every_figure_the_same_on_both_paths(gw: Gateway) -> N
         assert sandbox["owner"] == {"host": socket.gethostname(), "pid": gw.server.process.pid}
     assert set(old) == set(new)
     assert old["connectors"][0]["up_since"] == new["connectors"][0]["up_since"]
+
+
+def test_on_postgresql_delivery_records_go_through_a_writer_of_their_own(gw: Gateway) -> None:
+    account = gw.account()
+    sent = gw.http.post(
+        "/v1/messages",
+        json={"to": "04141234567", "text": "Su código es 4521"},
+        headers={"Authorization": basic(account)},
+    )
+    assert sent.status_code == 202, sent.text
+    message = sent.json()["messages"][0]["id"]
+    for _ in range(100):  # bounded: the sandbox answers with a receipt at once
+        found = body(get(gw, f"/v1/messages/{message}", Authorization=basic(account)))
+        if found["status"] == "delivered":
+            break
+        time.sleep(0.1)
+    assert found["status"] == "delivered"
+    health = body(get(gw, "/v1/health", Authorization=f"Bearer {TOKEN}"))
+    if gw.kind == "sqlite":  # one write lock per file: one writer
+        assert "delivery_writer" not in health
+        return
+    records = health["delivery_writer"]
+    assert set(records) == {"jobs", "commits", "busy_seconds", "runs_on"}
+    assert records["jobs"] >= 3  # at least the claim, the outcome and the receipt
 
 
 @pytest.mark.parametrize("path", PATHS)

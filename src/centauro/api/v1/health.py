@@ -77,6 +77,8 @@ def _delivery(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any
     if viewer is Viewer.OPERATOR:
         answer["in_flight"] = gw.dispatcher.in_flight if gw.dispatcher else 0
         answer["writer"] = gw.writer.stats() if gw.writer else None
+        if gw.delivery_writer is not None:
+            answer["delivery_writer"] = gw.delivery_writer.stats()
 
 
 def _smpp_server(gw: Gateway, viewer: Viewer, store_ok: bool, answer: dict[str, Any]) -> None:
