@@ -20,6 +20,7 @@ from centauro.domain.errors import Unavailable
 from centauro.runtime import Gateway, push_stop, sqlite_serve_lock
 from centauro.store import migrate
 from centauro.store.engine import open_database
+from tests.support.stores import store_url
 
 PARTS = {"presence", "inbox", "inbox-pending", "supervisor", "dispatcher", "scheduler"}
 
@@ -124,3 +125,57 @@ def test_a_failing_stop_step_is_logged_and_the_others_still_run(
     assert stopped == ["last", "first"]
     failed = [r for r in caplog.records if r.getMessage() == "gateway_stop_failed"]
     assert [(r.__dict__["part"], r.exc_info is not None) for r in failed] == [("broken", True)]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_delivery_writes_through_its_own_writer_on_postgresql_only(
+    kind: str, tmp_path: Path
+) -> None:
+    """PostgreSQL takes concurrent writers: delivery's records (dispatcher, inbox,
+    scheduler, webhook sender) go through a second writer, sends and presence through the
+    first. SQLite has one write lock: one writer for all. Both stop with the gateway."""
+    with store_url(kind, tmp_path) as url:
+        db = open_database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        before = _writers_by_name()
+
+        async def main() -> tuple[dict[str, object], list[str], list[str]]:
+            gateway = Gateway(Settings(database_url=url), migrate=False)
+            await gateway.start()
+            try:
+                parts = {
+                    "dispatcher": gateway.dispatcher,
+                    "inbox": gateway.inbox,
+                    "scheduler": gateway.scheduler,
+                    "webhooks": gateway.webhooks,
+                    "presence": gateway.presence,
+                }
+                wired = {
+                    name: "delivery" if part._writer is gateway.delivery_writer else "main"  # type: ignore[union-attr]
+                    for name, part in parts.items()
+                }
+                assert all(
+                    p._writer in (gateway.writer, gateway.delivery_writer) for p in parts.values()
+                )  # type: ignore[union-attr]
+                running = _writers_by_name()
+            finally:
+                await gateway.stop()
+            return wired, running, _writers_by_name()
+
+        wired, running, after = asyncio.run(main())
+    delivery = "delivery" if kind == "postgresql" else "main"
+    assert wired == {
+        "dispatcher": delivery,
+        "inbox": delivery,
+        "scheduler": delivery,
+        "webhooks": delivery,
+        "presence": "main",
+    }
+    extra = ["store-writer", "store-writer-delivery"] if kind == "postgresql" else ["store-writer"]
+    assert running == sorted(before + extra)
+    assert after == before
+
+
+def _writers_by_name() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("store-writer"))

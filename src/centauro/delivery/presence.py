@@ -24,7 +24,10 @@ STALE_AFTER = timedelta(seconds=30)
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    """``host-pid-random``, printable ASCII: on PostgreSQL it also names the process's
+    sessions (``application_name``, which the server would rewrite otherwise)."""
+    host = "".join(c for c in socket.gethostname() if " " < c <= "~")
+    return f"{host[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 class Presence:

@@ -55,6 +55,7 @@ def cancel(conn: Connection, message_id: int, *, account_id: int, now: datetime)
     A message a dispatcher has claimed may be on its way to the carrier right now: it
     cannot be recalled, so it is a :class:`Conflict`, like one already sent.
     """
+    store.lock(conn, message_id)  # a claim being committed elsewhere is seen, not missed
     message = get(conn, message_id, account_id=account_id)
     if message.status not in (MessageState.SCHEDULED, MessageState.QUEUED) or message.claimed:
         raise Conflict(

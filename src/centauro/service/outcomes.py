@@ -156,7 +156,9 @@ def _refund(
     for message_id, account_id, cost, state in refunds:
         if cost > 0:
             by_account[account_id].append((message_id, cost, state))
-    for account_id, rows in by_account.items():
+    # In account order, as sends charge them (Writer.run(order=account.id)): on PostgreSQL
+    # a delivering process's two writers then lock balance rows in one order, no deadlock.
+    for account_id, rows in sorted(by_account.items()):
         total = sum(cost for _, cost, _ in rows)
         balance = account_store.add_credit(conn, account_id=account_id, amount=total, now=now)
         running = (balance or 0) - total

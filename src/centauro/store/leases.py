@@ -41,15 +41,26 @@ _LET_GO = """
 DELETE FROM connector_leases WHERE owner = :owner AND NOT (connector = ANY(:names))
 """
 
-# -- end the sessions of owners whose leases ran out (they are fenced already) --
+#: A session of an expired owner waiting this long on its client mid-transaction is stuck.
+FENCE_STUCK_SECONDS = 2.0
+
+# -- end the stuck sessions of owners whose leases ran out (they are fenced already):
+# inside a transaction, waiting on their client (ClientRead/Write) for ``stuck`` seconds. An owner
+# that is only late (busy, its renewal queued behind long jobs) keeps the sessions that
+# are working or idle, and its COMMIT is never cut in half.
 _FENCE_OUT = """
-SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))
-FROM connector_leases l
-JOIN pg_stat_activity a ON a.application_name = l.owner
-WHERE l.connector = ANY(:names) AND l.owner <> :owner
-  AND l.lease_until < clock_timestamp()
-  AND a.datname = current_database() AND a.usename = current_user
-  AND a.pid <> pg_backend_pid()
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+FROM (
+    SELECT DISTINCT a.pid
+    FROM connector_leases l
+    JOIN pg_stat_activity a ON a.application_name = l.owner
+    WHERE l.connector = ANY(:names) AND l.owner <> :owner
+      AND l.lease_until < clock_timestamp()
+      AND a.datname = current_database() AND a.usename = current_user
+      AND a.pid <> pg_backend_pid()
+      AND a.xact_start IS NOT NULL AND a.wait_event IN ('ClientRead', 'ClientWrite')
+      AND a.state_change < clock_timestamp() - make_interval(secs => :stuck)
+) AS stuck
 """
 
 _OWNERS = """
@@ -99,9 +110,12 @@ def hold(
     return [Held(r[0], int(r[1]), r[2]) for r in rows]
 
 
-def fence_out(conn: Connection, *, owner: str, names: Sequence[str]) -> int:
-    """End the database sessions of every other owner whose lease of one of ``names`` ran
-    out; how many were ended.
+def fence_out(
+    conn: Connection, *, owner: str, names: Sequence[str], stuck: float = FENCE_STUCK_SECONDS
+) -> int:
+    """End the stuck database sessions of every other owner whose lease of one of
+    ``names`` ran out (in a transaction, waiting on their client for ``stuck`` seconds);
+    how many were ended.
 
     Such an owner is dead or paused, and fenced already (it trusts its lease less long
     than it lasts). Paused in the middle of a transaction it keeps its row locks — the
@@ -114,7 +128,9 @@ def fence_out(conn: Connection, *, owner: str, names: Sequence[str]) -> int:
     """
     if not names:
         return 0
-    row = sql.fetchone(conn, _FENCE_OUT, {"owner": owner, "names": list(names)})
+    row = sql.fetchone(
+        conn, _FENCE_OUT, {"owner": owner, "names": list(names), "stuck": float(stuck)}
+    )
     return int(row[0]) if row else 0
 
 

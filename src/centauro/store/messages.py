@@ -254,6 +254,14 @@ def _message(row: Any) -> Message:
     )
 
 
+def lock(conn: Connection, message_id: int) -> None:
+    """Wait for, then hold, the row lock of ``message_id`` until the transaction ends
+    (PostgreSQL; on SQLite the writer holds the whole file already). A claim another
+    connection made and has not committed yet is then seen by the next statement."""
+    if conn.dialect.name == "postgresql":
+        sql.execute(conn, "SELECT id FROM messages WHERE id = :id FOR UPDATE", {"id": message_id})
+
+
 def by_id(conn: Connection, message_id: int, *, account_id: int | None = None) -> Message | None:
     """One message; with ``account_id``, only if it belongs to that account."""
     query = select(messages).where(messages.c.id == message_id)
