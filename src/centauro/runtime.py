@@ -127,7 +127,7 @@ class Gateway:
         db = self.db = open_database(s.database_url, sqlite_synchronous=s.sqlite_synchronous)
         worker_id = new_worker_id()
         if not db.is_sqlite:
-            end_stalled_transactions(db, seconds=s.bind_lease_seconds / 2, name=worker_id)
+            fence_pg_sessions(db, seconds=s.bind_lease_seconds / 2, name=worker_id)
         push_stop(stack, "database", lambda: _sync(db.dispose))
         if self._migrate:
             await anyio.to_thread.run_sync(migrate.upgrade, db)
@@ -352,9 +352,10 @@ async def _sync(fn: Callable[[], object]) -> None:
     fn()
 
 
-def end_stalled_transactions(db: Database, *, seconds: float, name: str | None = None) -> None:
-    """Have PostgreSQL end our transactions that sit idle for ``seconds``; name our
-    sessions ``name`` (``application_name``: our worker id).
+def fence_pg_sessions(db: Database, *, seconds: float, name: str | None = None) -> None:
+    """Make our PostgreSQL sessions fenceable: the server ends our transactions that sit
+    idle for ``seconds``, and each session is named ``name`` (``application_name``: our
+    worker id) so a process taking our leases over can find the stuck ones.
 
     A serving process never leaves a transaction idle (the writer runs jobs back to
     back), unless it is paused (SIGSTOP, a frozen VM) or cut off: then its row locks

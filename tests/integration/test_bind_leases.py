@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from centauro.delivery.leases import DatabaseLeases
-from centauro.runtime import end_stalled_transactions
+from centauro.runtime import fence_pg_sessions
 from centauro.store import migrate
 from centauro.store.engine import Database, open_database
 from centauro.store.leases import FENCE_STUCK_SECONDS
@@ -52,7 +52,7 @@ async def two_processes(url: str) -> AsyncIterator[tuple[Process, Process]]:
     made = []
     for worker_id in ("owner-1", "taker-2"):
         db = open_database(url)
-        end_stalled_transactions(db, seconds=60, name=worker_id)  # not the idle limit
+        fence_pg_sessions(db, seconds=60, name=worker_id)  # not the idle limit
         writer = Writer(db.write_engine)
         writer.start()
         leases = DatabaseLeases(writer.run, worker_id=worker_id, seconds=LEASE)

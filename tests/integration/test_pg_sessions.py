@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from centauro.domain.errors import StoreUnavailable
-from centauro.runtime import end_stalled_transactions
+from centauro.runtime import fence_pg_sessions
 from centauro.store.engine import Database, open_database
 from tests.support.stores import store_url
 
@@ -28,7 +28,7 @@ LIMIT = 2.0
 def db(tmp_path: Path) -> Iterator[Database]:
     with store_url("postgresql", tmp_path) as url:
         database = open_database(url)
-        end_stalled_transactions(database, seconds=LIMIT)
+        fence_pg_sessions(database, seconds=LIMIT)
         try:
             yield database
         finally:

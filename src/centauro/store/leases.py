@@ -124,7 +124,7 @@ def fence_out(
     is one), which waits for the rest rather than sits idle. Ending its sessions lets
     :func:`hold` and :func:`take_over_from` go on at once; awake, its next statement
     fails and it learns at its next lease round that it lost the lease. Sessions are
-    named by their owner's worker id (runtime.end_stalled_transactions).
+    named by their owner's worker id (runtime.fence_pg_sessions).
     """
     if not names:
         return 0
