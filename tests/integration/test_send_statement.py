@@ -171,16 +171,20 @@ def test_a_disabled_account_or_changed_secret_is_refused_even_with_credits(
     assert _state(db, account.id) == (100, 100, 1, 0)
 
 
-def test_scheduled_send_keeps_its_time_category_and_callback(db: Database) -> None:
-    account = _account(db, 10)
-    start = now()
-    later = start + timedelta(hours=2)
-    timing = submit.Timing(
+def _marketing_at(later: datetime) -> submit.Timing:
+    return submit.Timing(
         schedule_at=later,
         validity=timedelta(hours=1),
         category="marketing",
         callback_url="https://example.test/cb",
     )
+
+
+def test_scheduled_send_keeps_its_time_category_and_callback(db: Database) -> None:
+    account = _account(db, 10)
+    start = now()
+    later = start + timedelta(hours=2)
+    timing = _marketing_at(later)
     with db.begin() as conn:
         receipt = submit.commit(
             conn,
@@ -232,3 +236,94 @@ def test_a_send_is_one_round_trip_on_postgresql(db: Database, recipients: int) -
     )
     assert trips == 2  # the transaction's BEGIN, then the whole send
     assert _state(db, account.id)[3] == recipients
+
+
+def test_a_batch_in_one_statement_writes_what_the_sends_one_by_one_write(db: Database) -> None:
+    """``Commit.send_many`` (PostgreSQL: a writer batch of sends in one statement) against
+    the same sends committed one by one: the same receipts, messages and ledger rows, per
+    account — suppressions, duplicates, a scheduled marketing send and two accounts mixed
+    in request order included."""
+    if db.is_sqlite:
+        pytest.skip("SQLite runs a batch through Commit.together (tests/integration/test_writer)")
+    start = now()
+    later = start + timedelta(hours=2)
+    scheduled = _marketing_at(later)
+    requests = [
+        (0, ["04141234567", "04241234568", "04141234567", "bad"], submit.Timing()),
+        (1, ["04161111111"], submit.Timing()),
+        (0, ["04145550000", "04145550001"], scheduled),  # the first is suppressed
+        (1, ["04162222222", "04163333333"], scheduled),  # the second is suppressed
+        (0, ["04145550000"], submit.Timing()),  # suppressed: costs nothing
+    ]
+
+    def run(together: bool) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
+        owners = [_account(db, 50), _account(db, 60)]
+        with db.begin() as conn:
+            suppression_store.add(conn, owners[0].id, "+584145550000", "test", now())
+            suppression_store.add(conn, owners[1].id, "+584163333333", "test", now())
+        commits = [
+            submit.Commit(owners[o], _plan(numbers), "test", start, timing)
+            for o, numbers, timing in requests
+        ]
+        with db.begin() as conn:
+            if together:
+                outcomes = submit.Commit.send_many(conn, commits)()
+            else:
+                outcomes = [(True, c(conn)) for c in commits]
+        receipts = []
+        for ok, receipt in outcomes:
+            assert ok, receipt
+            assert isinstance(receipt, submit.Receipt)
+            receipts.append(
+                (
+                    [i.verdict for i in receipt.items],
+                    [m is not None for m in receipt.message_ids],
+                    receipt.cost,
+                    receipt.balance,
+                    receipt.status,
+                    receipt.due_at,
+                )
+            )
+        messages, ledgers = [], []
+        with db.read() as conn:
+            for owner in owners:
+                listed = message_store.listing(conn, account_id=owner.id, limit=100)
+                rows = [message_store.by_id(conn, m.id) for m in sorted(listed, key=lambda m: m.id)]
+                messages.append(
+                    [
+                        (
+                            m.recipient,
+                            m.name,
+                            m.reference,
+                            m.status,
+                            m.due_at,
+                            m.expires_at,
+                            m.category,
+                            m.callback_url,
+                            m.segments,
+                            m.cost,
+                            m.source,
+                        )
+                        for m in rows
+                        if m is not None
+                    ]
+                )
+                entries = sorted(account_store.ledger_entries(conn, owner.id), key=lambda e: e.id)
+                ledgers.append(
+                    [(e.kind, e.amount, e.balance_after, e.messages, e.note) for e in entries]
+                )
+                assert (
+                    account_store.ledger_sum(conn, owner.id)
+                    == account_store.by_id(conn, owner.id).balance
+                )  # type: ignore[union-attr]
+        return receipts, messages, ledgers
+
+    alone = run(together=False)
+    assert run(together=True) == alone
+    receipts, messages, ledgers = alone
+    assert [r[2] for r in receipts] == [2, 1, 1, 1, 0]
+    # The last charged nothing: it answers the balance the request was authorised with.
+    assert [r[3] for r in receipts] == [48, 59, 47, 58, 50]
+    assert [len(m) for m in messages] == [3, 2]
+    charges = [[(e[1], e[2]) for e in ledger if e[0] == "charge"] for ledger in ledgers]
+    assert charges == [[(-2, 48), (-1, 47)], [(-1, 59), (-1, 58)]]

@@ -40,6 +40,8 @@ from centauro.store import sends as send_store
 from centauro.store import suppressions as suppression_store
 
 DEFAULT_VALIDITY = timedelta(hours=24)
+#: A writer job's answer: (True, result) or (False, the error it raised).
+Outcome = tuple[bool, object]
 
 
 class Verdict(enum.StrEnum):
@@ -458,6 +460,16 @@ class Commit:
             )
         return outcomes
 
+    @staticmethod
+    def send_many(conn: Connection, commits: Sequence[Commit]) -> Callable[[], list[Outcome]]:
+        """PostgreSQL: the sends of one writer batch in one statement (store/sends.py
+        ``start_many``): one executor run instead of one per send, a third of the server's
+        time per send and far less of ours. As with :meth:`together`, an account whose
+        sends are not covered all at once (or whose secret changed) has its sends run one
+        by one instead, each passing or failing as alone. Sent like :meth:`send`, inside
+        the writer's pipeline; the returned function reads every outcome, in order."""
+        return _start_many(conn, commits)
+
     def send(self, conn: Connection) -> Callable[[], Receipt]:
         """Send the statement now; the returned function reads the outcome, or raises
         :class:`AuthenticationFailed` / :class:`InsufficientCredits` — and then the
@@ -469,6 +481,48 @@ class Commit:
         return _start_in_one_statement(
             conn, self.account, self.planned, self.source, self.now, when
         )
+
+
+def _start_many(conn: Connection, commits: Sequence[Commit]) -> Callable[[], list[Outcome]]:
+    """PostgreSQL: :meth:`Commit.send_many`. The sends whose account could not be charged
+    for all of them at once are run one by one after (one more round trip)."""
+    whens = [_schedule(conn, c.account, c.now, c.timing) for c in commits]
+    accepted = [[i for i in c.planned.items if i.verdict is Verdict.ACCEPTED] for c in commits]
+    pending = send_store.start_many(
+        conn,
+        [
+            send_store.Request(c.account.id, c.account.secret_hash, ok, c.source, c.now, when)
+            for c, ok, when in zip(commits, accepted, whens, strict=True)
+        ],
+    )
+
+    def finish() -> list[Outcome]:
+        sents = pending()
+        alone = [k for k, sent in enumerate(sents) if sent is None]
+        readers: dict[int, Callable[[], Receipt]] = {}
+        if alone:
+            driver = conn.connection.driver_connection
+            with driver.pipeline():  # type: ignore[union-attr]
+                for k in alone:
+                    c = commits[k]
+                    readers[k] = _start_in_one_statement(
+                        conn, c.account, c.planned, c.source, c.now, whens[k]
+                    )
+        outcomes: list[Outcome] = []
+        for k, (c, sent) in enumerate(zip(commits, sents, strict=True)):
+            try:
+                receipt = (
+                    readers[k]()
+                    if sent is None
+                    else _receipt(c.account, c.planned, accepted[k], whens[k], sent)
+                )
+            except CentauroError as exc:
+                outcomes.append((False, exc))
+            else:
+                outcomes.append((True, receipt))
+        return outcomes
+
+    return finish
 
 
 def _start_in_one_statement(

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -24,6 +24,7 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 _PG_TEXT: dict[str, str] = {}
 
 Params = Mapping[str, Any]
+R = TypeVar("R")
 
 
 def _text(conn: Connection, sql: str) -> str:
@@ -71,6 +72,19 @@ def fetchone_later(
     Inside a psycopg pipeline (store/writer.py) the statement is only queued, and its
     row is there once the pipeline has synced: many such statements share one round trip.
     """
+    return _later(conn, sql, params, lambda cursor: cursor.fetchone())
+
+
+def fetchall_later(
+    conn: Connection, sql: str, params: Params | None = None
+) -> Callable[[], list[tuple[Any, ...]]]:
+    """:func:`fetchone_later` for every row of the statement."""
+    return _later(conn, sql, params, lambda cursor: list(cursor.fetchall()))
+
+
+def _later(
+    conn: Connection, sql: str, params: Params | None, read: Callable[[Any], R]
+) -> Callable[[], R]:
     cursor = _cursor(conn)
     try:
         cursor.execute(_text(conn, sql), params or {})
@@ -78,13 +92,13 @@ def fetchone_later(
         cursor.close()
         raise
 
-    def first_row() -> tuple[Any, ...] | None:
+    def result() -> R:
         try:
-            return cursor.fetchone()  # type: ignore[no-any-return]
+            return read(cursor)
         finally:
             cursor.close()
 
-    return first_row
+    return result
 
 
 def execute(

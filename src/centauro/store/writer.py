@@ -240,11 +240,12 @@ def _run_alone(conn: Connection, pending: _Pending) -> None:
         pending.outcome = (True, result)
 
 
-def _together(batch: list[_Pending], at: int) -> int:
-    """How many jobs from ``at`` on can run as one call of their kind's ``together``:
-    consecutive jobs of one class that has it (``service.submit.Commit``), else 1."""
+def _together(batch: list[_Pending], at: int, method: str = "together") -> int:
+    """How many jobs from ``at`` on can run as one call of their kind's ``method``
+    (``together``, or ``send_many`` on PostgreSQL): consecutive jobs of one class that has
+    it (``service.submit.Commit``), else 1."""
     kind = type(batch[at].job)
-    if getattr(kind, "together", None) is None:
+    if getattr(kind, method, None) is None:
         return 1
     end = at + 1
     while end < len(batch) and type(batch[end].job) is kind:
@@ -281,7 +282,10 @@ def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[tuple[bool, 
     statements and returns a function reading their outcome: the run costs one round trip.
     That function raises a :class:`CentauroError` only for a refusal that wrote nothing (no
     credits, a changed secret), so the refusal is that job's answer and the batch goes on.
-    Any other failure fails the batch, which the caller then runs the careful way.
+    Consecutive jobs of a class with ``send_many(conn, jobs)`` go out as one call of it
+    (one statement for all: the server runs one plan, not one per send); the function it
+    returns reads every job's outcome. Any other failure fails the batch, which the caller
+    then runs the careful way.
     """
     driver = conn.connection.driver_connection
     outcomes: list[tuple[bool, Any]] = []
@@ -291,12 +295,21 @@ def _run_pipelined(conn: Connection, batch: list[_Pending]) -> list[tuple[bool, 
             outcomes.append((True, batch[at].job(conn)))
             at += 1
             continue
-        finishers: list[Callable[[], Any]] = []
+        finishers: list[tuple[bool, Callable[[], Any]]] = []
         with driver.pipeline():  # type: ignore[union-attr]
             while at < len(batch) and getattr(batch[at].job, "send", None) is not None:
-                finishers.append(batch[at].job.send(conn))  # type: ignore[attr-defined]
+                run = _together(batch, at, "send_many")
+                if run > 1:
+                    jobs = [p.job for p in batch[at : at + run]]
+                    finishers.append((True, type(jobs[0]).send_many(conn, jobs)))  # type: ignore[attr-defined]
+                    at += run
+                    continue
+                finishers.append((False, batch[at].job.send(conn)))  # type: ignore[attr-defined]
                 at += 1
-        for finish in finishers:
+        for many, finish in finishers:
+            if many:
+                outcomes.extend(finish())
+                continue
             try:
                 outcomes.append((True, finish()))
             except CentauroError as exc:
