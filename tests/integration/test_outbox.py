@@ -202,3 +202,55 @@ def test_a_carrier_id_reused_later_reaches_the_message_still_waiting(db: Databas
     assert unmatched == []
     assert _status(db, ids[0]) is MessageState.DELIVERED
     assert _status(db, ids[1]) is MessageState.UNDELIVERED
+
+
+def test_a_batch_of_outcomes_moves_each_message_once_the_first_report_winning(
+    db: Database,
+) -> None:
+    """``mark_sent`` and ``finish`` take a whole batch (one statement on PostgreSQL, one
+    per row on SQLite): a message twice in a batch moves once, by its first row; a message
+    not in the state the move starts from is left alone; the counts say how many moved."""
+    _, ids = _queue(db, 4)
+    later = T0 + timedelta(seconds=5)
+    with db.begin() as conn:
+        outbox.claim(conn, now=T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        sent = outbox.mark_sent(
+            conn,
+            [
+                (ids[2], "sim", ("c-3",)),
+                (ids[0], "sim", ("c-1",)),
+                (ids[0], "other", ("c-9",)),
+                (ids[1], "sim", ("c-2a", "c-2b")),
+            ],
+            T0,
+        )
+        again = outbox.mark_sent(conn, [(ids[0], "sim", ("c-1",))], T0)
+        finished = outbox.finish(
+            conn,
+            [
+                (ids[0], "delivered", None),
+                (ids[0], "undelivered", "late"),
+                (ids[3], "failed", "x" * 300),
+                (ids[2], "undelivered", "rejected"),
+            ],
+            later,
+        )
+        repeat = outbox.finish(conn, [(ids[0], "failed", "again")], later)
+    assert (sent, again, finished, repeat) == (3, 0, 3, 0)
+    with db.read() as conn:
+        rows = {m: message_store.by_id(conn, m) for m in ids}
+    first, parts, third, fourth = (rows[m] for m in ids)
+    assert None not in (first, parts, third, fourth)
+    assert first is not None
+    assert parts is not None
+    assert third is not None
+    assert fourth is not None
+    assert (first.status, first.connector, first.carrier_id) == (
+        MessageState.DELIVERED, "sim", "c-1",
+    )  # fmt: skip
+    assert first.error is None
+    assert (parts.status, parts.carrier_id) == (MessageState.SENT, "c-2a")
+    assert (third.status, third.error) == (MessageState.UNDELIVERED, "rejected")
+    assert (fourth.status, fourth.error) == (MessageState.FAILED, "x" * 200)
+    assert first.sent_at == T0
+    assert fourth.sent_at is None

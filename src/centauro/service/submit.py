@@ -484,22 +484,37 @@ class Commit:
 
 
 def _start_many(conn: Connection, commits: Sequence[Commit]) -> Callable[[], list[Outcome]]:
-    """PostgreSQL: :meth:`Commit.send_many`. The sends whose account could not be charged
+    """PostgreSQL: :meth:`Commit.send_many`. A send refused before any write (a sender ID
+    not granted) is answered so and left out; the sends whose account could not be charged
     for all of them at once are run one by one after (one more round trip)."""
-    whens = [_schedule(conn, c.account, c.now, c.timing) for c in commits]
+    refused: dict[int, CentauroError] = {}
+    whens: dict[int, message_store.Schedule] = {}
+    for k, c in enumerate(commits):
+        try:
+            whens[k] = _schedule(conn, c.account, c.now, c.timing)
+        except CentauroError as exc:
+            refused[k] = exc
     accepted = [[i for i in c.planned.items if i.verdict is Verdict.ACCEPTED] for c in commits]
+    going = sorted(whens)
     pending = send_store.start_many(
         conn,
         [
-            send_store.Request(c.account.id, c.account.secret_hash, ok, c.source, c.now, when)
-            for c, ok, when in zip(commits, accepted, whens, strict=True)
+            send_store.Request(
+                commits[k].account.id,
+                commits[k].account.secret_hash,
+                accepted[k],
+                commits[k].source,
+                commits[k].now,
+                whens[k],
+            )
+            for k in going
         ],
     )
 
     def finish() -> list[Outcome]:
-        sents = pending()
-        alone = [k for k, sent in enumerate(sents) if sent is None]
+        sents = dict(zip(going, pending(), strict=True))
         readers: dict[int, Callable[[], Receipt]] = {}
+        alone = [k for k in going if sents[k] is None]
         if alone:
             driver = conn.connection.driver_connection
             with driver.pipeline():  # type: ignore[union-attr]
@@ -509,7 +524,11 @@ def _start_many(conn: Connection, commits: Sequence[Commit]) -> Callable[[], lis
                         conn, c.account, c.planned, c.source, c.now, whens[k]
                     )
         outcomes: list[Outcome] = []
-        for k, (c, sent) in enumerate(zip(commits, sents, strict=True)):
+        for k, c in enumerate(commits):
+            if k in refused:
+                outcomes.append((False, refused[k]))
+                continue
+            sent = sents[k]
             try:
                 receipt = (
                     readers[k]()

@@ -278,6 +278,8 @@ def start_many(conn: Connection, requests: Sequence[Request]) -> Callable[[], li
     """Send the statement for ``requests`` (store/writer.py's batch); return a function
     that reads, per request, what it did — None for a request left alone (its account
     was not charged: nothing of it was written; run it through :func:`start`)."""
+    if not requests:
+        return lambda: []
     rows = sql.fetchall_later(
         conn,
         _SEND_MANY,
