@@ -17,7 +17,7 @@ import pytest
 from centauro.domain.errors import AuthenticationFailed, CentauroError, InsufficientCredits
 from centauro.domain.models import Account
 from centauro.domain.states import MessageState
-from centauro.service import accounts, submit
+from centauro.service import accounts, senders, submit
 from centauro.store import accounts as account_store
 from centauro.store import messages as message_store
 from centauro.store import suppressions as suppression_store
@@ -255,11 +255,16 @@ def test_a_batch_in_one_statement_writes_what_the_sends_one_by_one_write(db: Dat
         (1, ["04162222222", "04163333333"], scheduled),  # the second is suppressed
         (0, ["04145550000"], submit.Timing()),  # suppressed: costs nothing
         (1, ["04164444444"], submit.Timing(sender="NOCONCEDIDO")),  # refused, writes nothing
+        # Charged in the statement: a duplicate and a bad number, its default sender ID.
+        (2, ["04121234567", "0412 123 4567", "bad", "04129876543"], submit.Timing()),
+        (2, ["04125550000"], submit.Timing(sender="Farmacia")),
     ]
 
     def run(together: bool) -> tuple[list[Any], list[list[Any]], list[list[Any]]]:
-        owners = [_account(db, 50), _account(db, 60)]
+        owners = [_account(db, 50), _account(db, 60), _account(db, 70)]
         with db.begin() as conn:
+            senders.add(conn, owners[2], "Centauro", now=now(), default=True)
+            senders.add(conn, owners[2], "Farmacia", now=now())
             suppression_store.add(conn, owners[0].id, "+584145550000", "test", now())
             suppression_store.add(conn, owners[1].id, "+584163333333", "test", now())
         commits = [
@@ -311,6 +316,7 @@ def test_a_batch_in_one_statement_writes_what_the_sends_one_by_one_write(db: Dat
                             m.segments,
                             m.cost,
                             m.source,
+                            m.sender,
                         )
                         for m in rows
                         if m is not None
@@ -330,9 +336,11 @@ def test_a_batch_in_one_statement_writes_what_the_sends_one_by_one_write(db: Dat
     assert run(together=True) == alone
     receipts, messages, ledgers = alone
     assert receipts[5] == "SenderNotGranted"
-    assert [r[2] for r in receipts[:5]] == [2, 1, 1, 1, 0]
+    receipts = receipts[:5] + receipts[6:]
+    assert [r[2] for r in receipts] == [2, 1, 1, 1, 0, 2, 1]
     # The fifth charged nothing: it answers the balance the request was authorised with.
-    assert [r[3] for r in receipts[:5]] == [48, 59, 47, 58, 50]
-    assert [len(m) for m in messages] == [3, 2]
+    assert [r[3] for r in receipts] == [48, 59, 47, 58, 50, 68, 67]
+    assert [len(m) for m in messages] == [3, 2, 3]
+    assert [m[-1] for m in messages[2]] == ["Centauro", "Centauro", "Farmacia"]
     charges = [[(e[1], e[2]) for e in ledger if e[0] == "charge"] for ledger in ledgers]
-    assert charges == [[(-2, 48), (-1, 47)], [(-1, 59), (-1, 58)]]
+    assert charges == [[(-2, 48), (-1, 47)], [(-1, 59), (-1, 58)], [(-2, 68), (-1, 67)]]

@@ -246,7 +246,9 @@ def test_a_batch_of_sends_on_sqlite_runs_together_with_each_send_answered_as_alo
         poor = accounts.create(conn, name="Pobre", credits=3, now=_now()).account
         gone = accounts.create(conn, name="Baja", credits=100, now=_now())
         accounts.set_enabled(conn, client_id=gone.client_id, enabled=False, now=_now())
-        suppressions.add(conn, rich, "04140000004", source="api", now=_now())
+        quiet = accounts.create(conn, name="Callado", credits=100, now=_now()).account
+        other = accounts.create(conn, name="Otro", credits=100, now=_now()).account
+        suppressions.add(conn, quiet, "04140000004", source="api", now=_now())
     statements: list[str] = []
 
     @event.listens_for(db.write_engine, "connect")
@@ -255,7 +257,9 @@ def test_a_batch_of_sends_on_sqlite_runs_together_with_each_send_answered_as_alo
             dbapi_conn.set_trace_callback(statements.append)
 
     db.write_engine.dispose()  # the writer's connection is traced from its start
-    owner = [rich, poor, rich, gone.account, rich, poor, poor, rich, poor, rich]
+    # rich and other: charged in the batch's statement on PostgreSQL; poor (cannot pay for
+    # all), gone (disabled) and quiet (its one send costs nothing): one by one after.
+    owner = [rich, poor, rich, gone.account, quiet, poor, poor, rich, poor, rich, other, other]
 
     async def main() -> list[Any]:
         await writer.run(lambda conn: None)  # connect first
@@ -267,25 +271,27 @@ def test_a_batch_of_sends_on_sqlite_runs_together_with_each_send_answered_as_alo
         results = asyncio.run(main())
     finally:
         event.remove(db.write_engine, "connect", _trace)
-    assert writer.commits == 2, "the ten sends went in one batch"
+    assert writer.commits == 2, "the twelve sends went in one batch"
     assert "SAVEPOINT job" not in statements
+    assert writer._careful_until == 0.0, "the batch never fell back to a savepoint per job"
     kinds = [type(r).__name__ for r in results]
     assert kinds == [
         "Receipt", "Receipt", "Receipt", "AuthenticationFailed", "Receipt",
         "Receipt", "Receipt", "Receipt", "InsufficientCredits", "Receipt",
+        "Receipt", "Receipt",
     ]  # fmt: skip
     opted_out = results[4]
     assert isinstance(opted_out, submit.Receipt)
     assert opted_out.message_ids == [None]
     assert opted_out.items[0].verdict is submit.Verdict.OPTED_OUT
     ids = [r.message_ids[0] for r in results if isinstance(r, submit.Receipt) and r.cost]
-    assert len(set(ids)) == 7
+    assert len(set(ids)) == 9
     # Numbered in batch order; on PostgreSQL the sends run one by one come after.
     rich_ids = [r.message_ids[0] for r, a in zip(results, owner, strict=True) if a is rich]
     assert [i for i in rich_ids if i is not None] == sorted(i for i in rich_ids if i is not None)
     assert not db.is_sqlite or ids == sorted(ids)
     with db.read() as conn:
-        for account, spent, sends in ((rich, 4, 4), (poor, 3, 3)):
+        for account, spent, sends in ((rich, 4, 4), (poor, 3, 3), (other, 2, 2), (quiet, 0, 0)):
             current = account_store.by_id(conn, account.id)
             assert current is not None
             assert current.balance == account.balance - spent

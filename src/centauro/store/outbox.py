@@ -59,7 +59,8 @@ WHERE id = :id AND status = 'queued'
 
 #: PostgreSQL: :data:`_MARK_SENT` for a whole batch in one statement. ``executemany`` is
 #: one round trip there too (a pipeline), but the server plans and starts one UPDATE per
-#: row; here it runs one. Rows are locked in id order (the arrays are sorted).
+#: row; here it runs one. The arrays are sorted by id (the plan decides the order in
+#: which rows are locked, as it did for executemany's rows).
 _MARK_SENT_MANY = """
 UPDATE messages m SET status = 'sent', connector = u.connector, carrier_id = u.carrier_id,
        carrier_key = u.carrier_key, parts = u.parts, sent_at = :now, due_at = NULL,

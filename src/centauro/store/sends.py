@@ -176,10 +176,13 @@ def _sent(row: tuple[Any, ...] | None) -> Sent:
 #: Each account is charged once for all its requests, and only when every one of them has
 #: a price, carries the same secret and the balance covers them all; the requests of any
 #: other account are left alone (``charged`` NULL) for :func:`start` to run one by one, so
-#: each passes or fails as it would alone. The accounts are locked in id order (``locked``:
-#: the lock is taken after the sort, and the UPDATE only touches rows it already holds), as
-#: the writer orders its batches, so two processes' batches cannot deadlock; ``NO KEY``, the
-#: UPDATE's own strength, so other inserts that reference the account are not held up.
+#: each passes or fails as it would alone. Every account of the batch is locked first, in
+#: id order (``locked``: the lock is taken after the sort; the UPDATE here and the sends run
+#: alone after only touch rows already held), as the writer's other batches and refunds
+#: lock them, so two writers cannot deadlock; ``NO KEY``, the UPDATE's own strength, so
+#: inserts that reference the account are not held up. Each per-request lookup is grouped
+#: once (``per_req``, ``left_out``): the statement's cost grows with the items, not with
+#: requests × items.
 #: Per request, the balance after it is that before the account's charge less its own
 #: price and those of the account's requests before it.
 _SEND_MANY = """
@@ -210,7 +213,7 @@ WITH reqs AS (
     GROUP BY account_id
     HAVING COUNT(DISTINCT secret_hash) = 1 AND MIN(cost) > 0
 ), locked AS (
-    SELECT id FROM accounts WHERE id IN (SELECT account_id FROM totals)
+    SELECT id FROM accounts WHERE id IN (SELECT account_id FROM reqs)
     ORDER BY id FOR NO KEY UPDATE
 ), charged AS (
     UPDATE accounts a SET balance = a.balance - t.total, updated_at = t.now
@@ -245,19 +248,25 @@ WITH reqs AS (
                 ELSE r.sender END,
            r.udh, r.campaign_id
     FROM numbered n JOIN reqs r USING (req)
+), per_req AS (
+    SELECT req, MIN(id) AS first_id, array_agg(id ORDER BY ord) AS ids
+    FROM numbered GROUP BY req
+), left_out AS (
+    SELECT i.req, array_agg(i.ord ORDER BY i.ord) AS ords
+    FROM items i LEFT JOIN kept k USING (req, ord)
+    WHERE k.req IS NULL
+    GROUP BY i.req
 ), charge_rows AS (
     INSERT INTO ledger (account_id, kind, amount, balance_after, message_id, messages, note,
                         created_at)
-    SELECT o.account_id, 'charge', -o.cost, o.balance_after,
-           (SELECT MIN(n.id) FROM numbered n WHERE n.req = o.req), o.n,
+    SELECT o.account_id, 'charge', -o.cost, o.balance_after, p.first_id, o.n,
            LEFT(r.source || ': ' || o.n || ' mensajes', 200), r.now
-    FROM ok o JOIN reqs r USING (req)
+    FROM ok o JOIN reqs r USING (req) LEFT JOIN per_req p USING (req)
+    ORDER BY o.req
 )
-SELECT r.req, o.balance_after, o.cost,
-       ARRAY(SELECT i.ord FROM items i WHERE i.req = r.req
-             EXCEPT SELECT k.ord FROM kept k WHERE k.req = r.req),
-       ARRAY(SELECT n.id FROM numbered n WHERE n.req = r.req ORDER BY n.ord)
-FROM reqs r LEFT JOIN ok o USING (req)
+SELECT r.req, o.balance_after, o.cost, COALESCE(l.ords, '{}'), COALESCE(p.ids, '{}')
+FROM reqs r LEFT JOIN ok o USING (req) LEFT JOIN per_req p USING (req)
+     LEFT JOIN left_out l USING (req)
 ORDER BY r.req
 """
 
