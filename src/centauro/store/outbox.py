@@ -159,57 +159,45 @@ def mark_sent(
     A single-part message keeps its receipt key on its own row; the parts of a
     concatenated one get a row each in ``message_parts``.
     """
-    if conn.dialect.name == "postgresql":
-        changed = _mark_sent_many(conn, sent, now)
-        _insert_parts(conn, sent)
-        return changed
-    stamp = sql.stamp(conn, now)
-    changed = sql.executemany(
+    changed = _update_each(
         conn,
         _MARK_SENT,
-        (
+        _MARK_SENT_MANY,
+        [
             {
                 "id": m,
                 "connector": c,
                 "carrier_id": ids[0],
                 "carrier_key": receipts.key(ids[0]) if len(ids) == 1 else None,
                 "parts": len(ids),
-                "now": stamp,
             }
             for m, c, ids in sent
-        ),
+        ],
+        now,
     )
     _insert_parts(conn, sent)
     return changed
 
 
-def _mark_sent_many(
-    conn: Connection, sent: Sequence[tuple[int, str, tuple[str, ...]]], now: datetime
+def _update_each(
+    conn: Connection, one: str, many: str, rows: Sequence[dict[str, Any]], now: datetime
 ) -> int:
-    first = _first_of_each(sent)
+    """Run ``one`` for each row (``now`` added); return the
+    rows changed. On PostgreSQL ``many`` instead, once, with each key's values as an array
+    (``unnest``): the first row of each message id only, in id order — one statement
+    updates a row once, where ``executemany`` applied the first and found the message
+    moved on for the others."""
+    if conn.dialect.name != "postgresql":
+        stamp = sql.stamp(conn, now)
+        return sql.executemany(conn, one, [{**row, "now": stamp} for row in rows])
+    first: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["id"], row)
     if not first:
         return 0
-    return sql.execute(
-        conn,
-        _MARK_SENT_MANY,
-        {
-            "id": [m for m, _, _ in first],
-            "connector": [c for _, c, _ in first],
-            "carrier_id": [ids[0] for _, _, ids in first],
-            "carrier_key": [receipts.key(ids[0]) if len(ids) == 1 else None for _, _, ids in first],
-            "parts": [len(ids) for _, _, ids in first],
-            "now": now,
-        },
-    )
-
-
-def _first_of_each(rows: Sequence[tuple[int, Any, Any]]) -> list[tuple[int, Any, Any]]:
-    """The first row of each message id, in id order: one statement updates a row once
-    (``executemany`` applied the first and found the message moved on for the others)."""
-    first: dict[int, tuple[int, Any, Any]] = {}
-    for row in rows:
-        first.setdefault(row[0], row)
-    return [first[m] for m in sorted(first)]
+    ordered = [first[m] for m in sorted(first)]
+    arrays = {key: [row[key] for row in ordered] for key in ordered[0]}
+    return sql.execute(conn, many, {**arrays, "now": now})
 
 
 def _insert_parts(conn: Connection, sent: Sequence[tuple[int, str, tuple[str, ...]]]) -> None:
@@ -268,28 +256,15 @@ def open_messages(conn: Connection, ids: Sequence[int]) -> list[Open]:
 
 def finish(conn: Connection, finals: Sequence[tuple[int, str, str | None]], now: datetime) -> int:
     """Move messages to a final state: ``(message_id, state, error)`` each."""
-    if conn.dialect.name == "postgresql":
-        first = _first_of_each(finals)
-        if not first:
-            return 0
-        return sql.execute(
-            conn,
-            _FINISH_MANY,
-            {
-                "id": [m for m, _, _ in first],
-                "status": [state for _, state, _ in first],
-                "error": [error[:200] if error else None for _, _, error in first],
-                "now": now,
-            },
-        )
-    stamp = sql.stamp(conn, now)
-    return sql.executemany(
+    return _update_each(
         conn,
         _FINISH,
-        (
-            {"id": m, "status": state, "error": error[:200] if error else None, "now": stamp}
+        _FINISH_MANY,
+        [
+            {"id": m, "status": state, "error": error[:200] if error else None}
             for m, state, error in finals
-        ),
+        ],
+        now,
     )
 
 
