@@ -169,7 +169,7 @@ def test_kannel_sends_through_centauro_and_gets_a_delivered_dlr(
                 return False
             return answer.status_code == 202
 
-        _wait(sent, 30, "smsbox to accept the sendsms request")
+        _wait(sent, 30, "smsbox to accept the sendsms request", _kannel_state(tmp_path, smsbox))
         _wait(lambda: bool(callbacks.received), 30, "Kannel's DLR callback")
         dlr = callbacks.received[0]
         assert dlr["type"] == "1"  # delivered
@@ -185,9 +185,26 @@ def test_kannel_sends_through_centauro_and_gets_a_delivered_dlr(
         callbacks.close()
 
 
-def _wait(check: Any, timeout: float, what: str) -> None:
+def _wait(check: Any, timeout: float, what: str, state: Any = None) -> None:
+    """Until ``check()``; on timeout, fail with what ``state()`` (if given) tells of why."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            why = f"\n{state()}" if state is not None else ""
+            raise AssertionError(f"timed out waiting for {what}{why}")
         time.sleep(0.3)
+
+
+def _kannel_state(workdir: Path, smsbox: subprocess.Popen[bytes]) -> Any:
+    """Whether smsbox still runs, and the end of Kannel's logs: a sendsms port taken by
+    another test between ``free_port()`` and smsbox's bind shows there."""
+
+    def describe() -> str:
+        tails = []
+        for name in ("smsbox.log", "bearerbox.log", "kannel-out.log"):
+            path = workdir / name
+            lines = path.read_text(errors="replace").splitlines()[-15:] if path.exists() else []
+            tails.append(f"--- {name}\n" + "\n".join(lines))
+        return f"smsbox exit code: {smsbox.poll()}\n" + "\n".join(tails)
+
+    return describe
