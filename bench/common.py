@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
@@ -116,6 +116,61 @@ def children(parent: int) -> list[int]:
         if int(ppid) == parent and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def named(command: str) -> list[int]:
+    """Live processes whose command name (``comm``) is ``command``: ``postgres``'s
+    server and backends, say."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdecimal():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuShares:
+    """Where the CPU went while a load ran: seconds per group of processes, and how busy
+    the whole machine was. On a machine of 2 cores the load generator, the store and the
+    gateway share them, so a rate means little without it."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self.seconds: dict[str, float] = {}
+        self.busy = 0.0  #: fraction of all CPUs busy, 0..1
+
+    def __enter__(self) -> CpuShares:
+        self._pids = {name: pids() for name, pids in self.groups.items()}
+        self._start = {n: {p: process_cpu(p) for p in ps} for n, ps in self._pids.items()}
+        self._machine = machine_jiffies()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        busy, total = machine_jiffies()
+        self.busy = (busy - self._machine[0]) / max(1, total - self._machine[1])
+        for name, pids in self.groups.items():
+            seen = set(self._pids[name]) | set(pids())  # processes that started meanwhile
+            start = self._start[name]
+            self.seconds[name] = sum(max(0.0, process_cpu(p) - start.get(p, 0.0)) for p in seen)
 
 
 def _spawn(workdir: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

@@ -10,6 +10,11 @@ the carrier (one SMPP connector, default route):
 * end to end: ``GET /http/`` single sends until every message is ``delivered`` (submit
   to the simulator, its receipt back) → messages/s from first request to last receipt.
 
+Each process first answers 100 unmeasured requests (it checks each account's secret once,
+a slow hash by design). During the compat phase it also measures how busy the machine was
+and the CPU milliseconds per message of ``serve``, PostgreSQL, the load generator and the
+simulator, and prints the ceiling: the rate at which every CPU would be busy at those costs.
+
 Then, for N = 2 and 4, the failover run: the same end-to-end load sent to the processes
 that do not own the bind, ``kill -9`` of the bind owner when the simulator has accepted
 half of it; reports messages lost (never reached the carrier), duplicates (accepted
@@ -50,13 +55,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import analyzing, free_port
+from bench.common import CpuShares, analyzing, children, free_port, named
 from bench.e2e_smpp import sim_stats, start_sim
 from bench.loadgen import LoadResult, run_load
 
 OK = b'"status":"200"'
 WINDOW = 64
 PREFIXES = ("0412", "0414", "0424", "0416")  #: Venezuelan mobile prefixes
+RATES = ("get", "post", "e2e")
+CPUS = os.cpu_count() or 1
 #: ``serve --workers`` of each process (``--workers``; 0: serve's default, one per CPU).
 SERVE_WORKERS = 0
 
@@ -120,6 +127,10 @@ class Cluster:
         if row is None:
             raise RuntimeError("nobody owns the connector")
         return next(p for p, proc in self.processes.items() if proc.pid == row[0])
+
+    def pids(self) -> list[int]:
+        """Every live process of the cluster: each ``serve`` and its workers."""
+        return [p for proc in self.processes.values() for p in (proc.pid, *children(proc.pid))]
 
     def stop(self) -> None:
         for proc in self.processes.values():
@@ -286,14 +297,31 @@ def speed_run(
     sim = start_sim(sim_dir, sim_port)
     try:
         with cluster(base, count, sim_port, workdir, accounts) as (c, load):
-            get = spread(c.ports, load.get(1), n, conc)
+            # Each process checks each account's secret once (a slow hash by design) and
+            # opens its connections: 100 requests per process first, not measured.
+            warm = 100 * count
+            spread(c.ports, load.get(0), warm, conc)
+            with CpuShares(
+                {
+                    "serve": c.pids,
+                    "postgres": lambda: named("postgres"),
+                    "load": lambda: [os.getpid()],
+                    "sim": lambda: [sim.pid],
+                }
+            ) as cpu:
+                get = spread(c.ports, load.get(1), n, conc)
             post = spread(c.ports, load.post(2), n, conc)
-            wait_delivered(c.url, 2 * n)
+            wait_delivered(c.url, warm + 2 * n)
             e2e_n = n // 2
             started = time.perf_counter()
             spread(c.ports, load.get(3), e2e_n, conc)
-            done = wait_delivered(c.url, 2 * n + e2e_n)
-            return {"get": get.rate, "post": post.rate, "e2e": e2e_n / (done - started)}
+            done = wait_delivered(c.url, warm + 2 * n + e2e_n)
+            shares = {f"cpu_{k}": 1000 * v / get.ok for k, v in cpu.seconds.items()}
+            return (
+                {"get": get.rate, "post": post.rate, "e2e": e2e_n / (done - started)}
+                | {"busy": cpu.busy}
+                | shares
+            )
     finally:
         sim.terminate()
         sim.wait(timeout=20)
@@ -381,7 +409,10 @@ def main() -> None:
             for count in counts:
                 got = speed_run(args.db, count, args.n, args.concurrency, workdir, accounts)
                 print(f"run {run + 1}, {accounts} account(s), {count} process(es): " + ", ".join(
-                    f"{k} {v:,.0f} msg/s" for k, v in got.items()), flush=True)  # fmt: skip
+                    f"{k} {v:,.0f} msg/s" for k, v in got.items() if k in RATES)
+                    + f"; GET phase: machine {got['busy']:.0%} busy, CPU ms/msg "
+                    + ", ".join(f"{k[4:]} {v:.3f}" for k, v in got.items() if k.startswith("cpu_")),
+                    flush=True)  # fmt: skip
                 for key, value in got.items():
                     figures[accounts, count].setdefault(key, []).append(value)
     names = {"get": "compat GET /http/ single", "post": "REST POST /v1/messages single",
@@ -395,6 +426,17 @@ def main() -> None:
                 median = statistics.median(figures[accounts, count][key])
                 cells.append(f"{count}p {median:,.0f} ({median / base:.2f}×)")
             print(f"  {name}: " + "; ".join(cells))
+        print("  compat GET, where the CPU went (medians): ")
+        for count in counts:
+            got = {k: statistics.median(v) for k, v in figures[accounts, count].items()}
+            per_msg = sum(v for k, v in got.items() if k.startswith("cpu_"))
+            ceiling = 1000 * CPUS / per_msg if per_msg else float("nan")
+            print(
+                f"    {count}p: machine {got['busy']:.0%} busy of {CPUS} CPUs; CPU ms per message "
+                + ", ".join(f"{k[4:]} {v:.3f}" for k, v in got.items() if k.startswith("cpu_"))
+                + f" (all {per_msg:.3f}): every CPU busy at these costs would be "
+                f"{ceiling:,.0f} msg/s, {got['get'] / ceiling:.0%} of it reached"
+            )
     if args.no_failover:
         return
     print("\nkill -9 of the bind owner at the midpoint (load on the other processes):")
