@@ -151,7 +151,8 @@ def machine_jiffies() -> tuple[int, int]:
 class CpuShares:
     """Where the CPU went while a load ran: seconds per group of processes, and how busy
     the whole machine was. On a machine of 2 cores the load generator, the store and the
-    gateway share them, so a rate means little without it."""
+    gateway share them, so a rate means little without it. A process that exits before
+    the end is not counted (``/proc`` forgets it): short-lived ones are missed."""
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self.groups = groups
