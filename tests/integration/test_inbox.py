@@ -119,20 +119,27 @@ def test_a_receipt_queued_before_its_submit_record_in_one_batch_still_matches(
         writer.start()
         inbox = BufferedInbox(writer, clock=lambda: T0)
         inbox.start()
-        busy = threading.Event()
+        entered, busy = threading.Event(), threading.Event()
+
+        def hold(_: object) -> None:
+            entered.set()
+            busy.wait(10)
+
         try:
-            holding = asyncio.ensure_future(writer.run(lambda _: busy.wait(10)))
-            await asyncio.sleep(0.05)  # the writer is inside the holding job: the rest queue
+            holding = asyncio.ensure_future(writer.run(hold))
+            # The writer is inside the holding job: the rest queue behind it. Waited for,
+            # not slept for: a loaded machine (the suite under faketime) took longer.
+            assert await asyncio.to_thread(entered.wait, 10)
             receipt = asyncio.ensure_future(
                 inbox.receipts([Receipt("smsc", "c1", MessageState.DELIVERED)])
             )
-            await asyncio.sleep(0.05)  # the receipt's job is queued first
+            await _until_queued(writer, 1)  # the receipt's job is queued first
             record = asyncio.ensure_future(
                 writer.run(
                     lambda conn: outcomes.record_sent(conn, [(message, "smsc", ("c1",))], T0)
                 )
             )
-            await asyncio.sleep(0.05)
+            await _until_queued(writer, 2)
             busy.set()
             await asyncio.wait_for(asyncio.gather(holding, receipt, record), 10)
             assert _status(db, message) is MessageState.DELIVERED
@@ -143,6 +150,15 @@ def test_a_receipt_queued_before_its_submit_record_in_one_batch_still_matches(
             writer.stop()
 
     asyncio.run(main())
+
+
+async def _until_queued(writer: Writer, jobs: int) -> None:
+    """Until ``jobs`` jobs wait in the writer's queue (at most 10 s)."""
+    for _ in range(1000):
+        if writer._queue.qsize() >= jobs:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {jobs} jobs queued after 10 s")
 
 
 def test_tries_between_full_ones_take_only_recent_kept_receipts(db: Database) -> None:
