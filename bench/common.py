@@ -59,12 +59,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU seconds of the server process and its live workers."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self.pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        return total
+        return sum(process_cpu(pid) for pid in self.pids())
 
     def cli(self, *args: str) -> str:
         return subprocess.run(

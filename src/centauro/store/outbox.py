@@ -182,11 +182,12 @@ def mark_sent(
 def _update_each(
     conn: Connection, one: str, many: str, rows: Sequence[dict[str, Any]], now: datetime
 ) -> int:
-    """Run ``one`` for each row (``now`` added); return the
-    rows changed. On PostgreSQL ``many`` instead, once, with each key's values as an array
-    (``unnest``): the first row of each message id only, in id order — one statement
-    updates a row once, where ``executemany`` applied the first and found the message
-    moved on for the others."""
+    """Run ``one`` for each row (``now`` added); return the rows changed.
+
+    On PostgreSQL ``many`` instead, once, with each key's values as an array (``unnest``):
+    the first row of each message id only, in id order — one statement updates a row
+    once, where ``executemany`` applied the first and found the message moved on for the
+    others."""
     if conn.dialect.name != "postgresql":
         stamp = sql.stamp(conn, now)
         return sql.executemany(conn, one, [{**row, "now": stamp} for row in rows])
