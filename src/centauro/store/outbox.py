@@ -45,7 +45,7 @@ RETURNING id, account_id, recipient, text, encoding, segments, attempts, created
 """
 
 _DUE = """
-SELECT id FROM messages
+SELECT id FROM messages{indexed}
 WHERE status = 'queued' AND due_at <= :now
 ORDER BY due_at, id
 LIMIT :limit"""
@@ -122,7 +122,9 @@ def claim(
     """Reserve up to ``limit`` due messages, oldest first, for ``worker``."""
     rows = sql.fetchall(
         conn,
-        _CLAIM.format(picked=sql.picked(conn, _DUE)),
+        _CLAIM.format(
+            picked=sql.picked(conn, _DUE.format(indexed=sql.indexed_by(conn, "ix_messages_due")))
+        ),
         {
             "now": sql.stamp(conn, now),
             "lease_until": sql.stamp(conn, lease_until),
@@ -285,7 +287,8 @@ def release_scheduled(conn: Connection, now: datetime) -> int:
     stamp = sql.stamp(conn, now)
     return sql.execute(
         conn,
-        "UPDATE messages SET status = 'queued', updated_at = :now "
+        f"UPDATE messages{sql.indexed_by(conn, 'ix_messages_scheduled')} "  # noqa: S608
+        "SET status = 'queued', updated_at = :now "
         "WHERE status = 'scheduled' AND due_at <= :now",
         {"now": stamp},
     )

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from centauro.store import sql, webhooks
 
 _RELEASE_ORPHANS = """
-UPDATE messages SET due_at = :now, claimed_by = NULL, updated_at = :now
+UPDATE messages{indexed} SET due_at = :now, claimed_by = NULL, updated_at = :now
 WHERE claimed_by IS NOT NULL AND status = 'queued'
   AND claimed_by NOT IN (SELECT id FROM workers)
 """
@@ -67,7 +67,8 @@ def reap_all_but(conn: Connection, *, worker_id: str, now: datetime) -> int:
 
 def release_orphans(conn: Connection, *, now: datetime) -> int:
     """Claims (messages and webhook deliveries) of workers that are gone become due now."""
-    released = sql.execute(conn, _RELEASE_ORPHANS, {"now": sql.stamp(conn, now)})
+    statement = _RELEASE_ORPHANS.format(indexed=sql.indexed_by(conn, "ix_messages_claimed"))
+    released = sql.execute(conn, statement, {"now": sql.stamp(conn, now)})
     return released + webhooks.release_orphans(conn, now=now)
 
 
