@@ -62,8 +62,8 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def _fill(db: Database, *, analyze: bool) -> None:
-    """Queued messages, half of them claimed by a worker that is gone, plus statistics
-    (``analyze``) that make the ``(status, id)`` index look as good as any."""
+    """Queued messages, half of them claimed by a worker that is gone; with ``analyze``,
+    the statistics an operator's ``ANALYZE`` would leave in the file."""
     with db.begin() as conn:
         account = accounts.create(conn, name="Cola", credits=QUEUED, now=T0).account
         planned = submit.plan(
