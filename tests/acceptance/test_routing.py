@@ -113,3 +113,30 @@ def test_connector_cli_refuses_bad_input(gw: ServerProcess) -> None:
     assert missing.returncode == 1
     bad_route = gw.cli("routes", "add", "--prefix", "58-abc", "--connector", "x", check=False)
     assert bad_route.returncode != 0
+
+
+def test_a_sandbox_taken_out_of_service_reports_what_it_owed(gw: ServerProcess) -> None:
+    """A sandbox lives in our process: disabled (or replaced by a route to another
+    connector) it hands over its receipts at once, instead of leaving its messages
+    ``sent`` for good."""
+    account = gw.create_account(credits=100)
+    gw.cli_json("connectors", "add", "lento", "--type", "sandbox", "--dlr-delay", "3600")
+    gw.cli_json("routes", "add", "--default", "--connector", "lento")
+    owed: list[str] = []
+
+    def sent_through_lento() -> bool:
+        answer = send(gw, account, "04141234567")
+        if answer["status"] != "200":
+            return False  # between the route's reload and the connector's start
+        message_id = answer["response"][0]["datos"][0]["Messageid"]
+        if connector_of(gw, answer) != "lento":
+            return False  # the built-in sandbox took it before the reload: delivered soon
+        owed.append(message_id)
+        return True
+
+    assert eventually(sent_through_lento)
+    assert gw.cli_json("messages", "show", owed[0])["status"] == "sent"
+    gw.cli_json("connectors", "disable", "lento")
+    assert eventually(lambda: gw.cli_json("messages", "show", owed[0])["status"] == "delivered"), (
+        gw.cli_json("messages", "show", owed[0])
+    )

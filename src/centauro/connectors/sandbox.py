@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 #: Seconds before receipts the inbox could not store (the store was away) are offered
 #: again, as a carrier resends a deliver_sm we did not acknowledge.
 RECEIPT_RETRY_SECONDS = 1.0
+#: Seconds a stopping sandbox gives the inbox to take the receipts it still owes.
+STOP_FLUSH_SECONDS = 2.0
 
 _OUTCOME_BY_SUFFIX = {
     "9999998": (MessageState.UNDELIVERED, "sandbox: handset unreachable"),
@@ -117,6 +119,11 @@ class SandboxConnector:
                 await self._inbox.receipts(
                     [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in batch]
                 )
+            except asyncio.CancelledError:
+                # Stopped while the inbox stored them: owed until we know (stop() hands
+                # them over; a receipt for a message already final changes nothing).
+                self._due.extendleft((now, r) for r in reversed(batch))
+                raise
             except Exception as exc:  # noqa: BLE001 - kept and offered again, as a carrier does
                 log.warning(
                     "sandbox_receipts_deferred",
@@ -140,8 +147,33 @@ class SandboxConnector:
         )
 
     async def stop(self) -> None:
+        """Stop, handing over at once the receipts still owed.
+
+        This carrier lives in our process: a sandbox taken out of the configuration (the
+        built-in one once a route names another connector, or one disabled or removed)
+        would never report the messages it accepted, and they would stay ``sent`` for
+        good. Receipts the inbox cannot take within STOP_FLUSH_SECONDS (the store is
+        away) stay owed: :meth:`resume` reports them when a sandbox of this name starts.
+        """
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if not self._due or self._inbox is None:
+            return
+        owed = [receipt for _, receipt in self._due]
+        self._due.clear()
+        done_at = datetime.now(UTC)
+        try:
+            await asyncio.wait_for(
+                self._inbox.receipts(
+                    [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in owed]
+                ),
+                STOP_FLUSH_SECONDS,
+            )
+        except Exception as exc:  # noqa: BLE001 - left to resume(); stopping goes on
+            log.warning(
+                "sandbox_receipts_left",
+                extra={"action": "receipts_left", "receipts": len(owed), "error": repr(exc)},
+            )
