@@ -371,6 +371,11 @@ def failover_run(base: str, count: int, n: int, conc: int, workdir: Path) -> dic
         sim.wait(timeout=20)
 
 
+def _cpu_text(got: dict[str, float]) -> str:
+    """The CPU ms per message of each group in ``got`` (its ``cpu_*`` keys), for a line."""
+    return ", ".join(f"{k[4:]} {v:.3f}" for k, v in got.items() if k.startswith("cpu_"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -410,8 +415,7 @@ def main() -> None:
                 got = speed_run(args.db, count, args.n, args.concurrency, workdir, accounts)
                 print(f"run {run + 1}, {accounts} account(s), {count} process(es): " + ", ".join(
                     f"{k} {v:,.0f} msg/s" for k, v in got.items() if k in RATES)
-                    + f"; GET phase: machine {got['busy']:.0%} busy, CPU ms/msg "
-                    + ", ".join(f"{k[4:]} {v:.3f}" for k, v in got.items() if k.startswith("cpu_")),
+                    + f"; GET phase: machine {got['busy']:.0%} busy, CPU ms/msg " + _cpu_text(got),
                     flush=True)  # fmt: skip
                 for key, value in got.items():
                     figures[accounts, count].setdefault(key, []).append(value)
@@ -433,7 +437,7 @@ def main() -> None:
             ceiling = 1000 * CPUS / per_msg if per_msg else float("nan")
             print(
                 f"    {count}p: machine {got['busy']:.0%} busy of {CPUS} CPUs; CPU ms per message "
-                + ", ".join(f"{k[4:]} {v:.3f}" for k, v in got.items() if k.startswith("cpu_"))
+                + _cpu_text(got)
                 + f" (all {per_msg:.3f}): every CPU busy at these costs would be "
                 f"{ceiling:,.0f} msg/s, {got['get'] / ceiling:.0%} of it reached"
             )

@@ -114,11 +114,8 @@ class SandboxConnector:
             while self._due and self._due[0][0] <= now:
                 batch.append(self._due.popleft()[1])
             assert self._inbox is not None
-            done_at = datetime.now(UTC)
             try:
-                await self._inbox.receipts(
-                    [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in batch]
-                )
+                await self._inbox.receipts(_reported_now(batch))
             except asyncio.CancelledError:
                 # Stopped while the inbox stored them: owed until we know (stop() hands
                 # them over; a receipt for a message already final changes nothing).
@@ -164,16 +161,16 @@ class SandboxConnector:
             return
         owed = [receipt for _, receipt in self._due]
         self._due.clear()
-        done_at = datetime.now(UTC)
         try:
-            await asyncio.wait_for(
-                self._inbox.receipts(
-                    [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in owed]
-                ),
-                STOP_FLUSH_SECONDS,
-            )
+            await asyncio.wait_for(self._inbox.receipts(_reported_now(owed)), STOP_FLUSH_SECONDS)
         except Exception as exc:  # noqa: BLE001 - left to resume(); stopping goes on
             log.warning(
                 "sandbox_receipts_left",
                 extra={"action": "receipts_left", "receipts": len(owed), "error": repr(exc)},
             )
+
+
+def _reported_now(receipts: list[Receipt]) -> list[Receipt]:
+    """The receipts as the carrier reports them: done now."""
+    done_at = datetime.now(UTC)
+    return [Receipt(r.connector, r.carrier_id, r.state, r.error, done_at) for r in receipts]
